@@ -1,0 +1,143 @@
+"""Checkpoint folders: model.pt + config.json + src.model + tgt.model + card.md.
+
+Writes are atomic (temp file, fsync, rename), so a kill mid-save leaves the previous file intact.
+Reads use `torch.load(weights_only=True)`: a checkpoint is untrusted input and may not run code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import FORMAT_VERSION, ModelConfig, model_config_from_dict
+from .model import Seq2Seq
+from .tokenizer import Tokenizer
+
+MODEL_FILE, CONFIG_FILE, SRC_SPM, TGT_SPM, CARD_FILE = (
+    "model.pt", "config.json", "src.model", "tgt.model", "card.md",
+)
+REQUIRED_FILES = (MODEL_FILE, CONFIG_FILE, SRC_SPM, TGT_SPM)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder is missing a piece or holds a corrupt one; the message names the file."""
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_torch_save(obj: Any, path: str | Path) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def save_checkpoint(
+    folder: str | Path,
+    model: Seq2Seq,
+    src_tokenizer: Tokenizer,
+    tgt_tokenizer: Tokenizer,
+    extra: dict[str, Any] | None = None,
+    half: bool = True,
+) -> Path:
+    """Write a self-describing checkpoint; fp16 weights keep shipped models small."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {
+        k: (v.detach().to("cpu", torch.float16) if half and v.is_floating_point() else v.cpu())
+        for k, v in model.state_dict().items()
+    }
+    atomic_torch_save(state, folder / MODEL_FILE)
+    atomic_write_bytes(folder / SRC_SPM, src_tokenizer.model_proto)
+    atomic_write_bytes(folder / TGT_SPM, tgt_tokenizer.model_proto)
+    config = {"format_version": FORMAT_VERSION, "model": dataclasses.asdict(model.cfg)}
+    config.update(extra or {})
+    # config.json last: its presence marks a complete checkpoint
+    atomic_write_bytes(folder / CONFIG_FILE, json.dumps(config, indent=2).encode("utf-8"))
+    return folder
+
+
+@dataclass
+class LoadedCheckpoint:
+    model: Seq2Seq
+    src_tokenizer: Tokenizer
+    tgt_tokenizer: Tokenizer
+    config: dict[str, Any]  # the whole config.json
+    folder: Path
+
+    @property
+    def model_config(self) -> ModelConfig:
+        return self.model.cfg
+
+
+def read_config(folder: str | Path) -> dict[str, Any]:
+    folder = Path(folder)
+    path = folder / CONFIG_FILE
+    if not folder.is_dir():
+        raise CheckpointError(f"{folder}: not a checkpoint folder")
+    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    if missing:
+        raise CheckpointError(f"{folder}: missing {', '.join(missing)}")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(config, dict) or "model" not in config:
+        raise CheckpointError(f"{path}: has no 'model' section")
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: format_version {version!r} is not supported (this code reads {FORMAT_VERSION})"
+        )
+    return config
+
+
+def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> LoadedCheckpoint:
+    folder = Path(folder)
+    config = read_config(folder)
+    try:
+        model_cfg = model_config_from_dict(config["model"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{folder / CONFIG_FILE}: bad model config ({exc})") from exc
+    try:
+        src_tok = Tokenizer.load(folder / SRC_SPM)
+        tgt_tok = Tokenizer.load(folder / TGT_SPM)
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from exc
+    try:
+        state = torch.load(folder / MODEL_FILE, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, pickled object refused by weights_only, ...
+        raise CheckpointError(f"{folder / MODEL_FILE}: cannot be read ({exc})") from exc
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{folder / MODEL_FILE}: is not a state_dict")
+    model = Seq2Seq(model_cfg)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{folder / MODEL_FILE}: does not fit config.json ({exc})") from exc
+    if (len(src_tok), len(tgt_tok)) != (model_cfg.src_vocab_size, model_cfg.tgt_vocab_size):
+        raise CheckpointError(f"{folder}: tokenizer vocabularies do not match the model's")
+    model.to(device).eval()
+    return LoadedCheckpoint(model, src_tok, tgt_tok, config, folder)

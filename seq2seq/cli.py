@@ -1,0 +1,116 @@
+"""`python -m seq2seq data | train | evaluate | translate`: thin argparse over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    from .data import build_libreoffice_corpus
+
+    summary = build_libreoffice_corpus(args.lang, args.out, debs_dir=args.debs, max_words=args.max_words)
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .config import load_train_config
+    from .train import train
+
+    cfg = load_train_config(args.config, args.overrides)
+    train(cfg, resume=args.resume)
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_checkpoint
+
+    evaluate_checkpoint(args.checkpoint, args.test, beam_size=args.beam, out=args.out,
+                        device=args.device, limit=args.limit)
+    return 0
+
+
+def attention_table(src_tokens: list[str], tgt_tokens: list[str], attention: np.ndarray) -> str:
+    """α as aligned text: one row per target token, one column per source token (percent)."""
+    width = max(5, *(len(t) for t in src_tokens))
+    left = max(len(t) for t in tgt_tokens)
+    lines = [" " * left + " " + " ".join(t.rjust(width) for t in src_tokens)]
+    for token, row in zip(tgt_tokens, attention):
+        lines.append(token.ljust(left) + " " + " ".join(f"{100 * a:{width}.0f}" for a in row))
+    return "\n".join(lines)
+
+
+def _cmd_translate(args: argparse.Namespace) -> int:
+    from .translator import load_translator
+
+    translator = load_translator(args.checkpoint, args.device)
+    result = translator.translate(args.text, beam_size=args.beam, max_len=args.max_len)
+    if args.json:
+        print(json.dumps({
+            "source": result.source, "text": result.text, "src_tokens": result.src_tokens,
+            "tgt_tokens": result.tgt_tokens, "score": result.score, "warnings": result.warnings,
+            "attention": None if result.attention is None else np.round(result.attention, 5).tolist(),
+            "nbest": [{"text": c.text, "score": c.score} for c in result.nbest],
+        }, ensure_ascii=False, indent=2))
+        return 0
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(result.text)
+    if result.attention is None:
+        print("(fixed-context model: no attention weights)")
+    else:
+        print()
+        print(attention_table(result.src_tokens, result.tgt_tokens, result.attention))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m seq2seq", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="build a corpus")
+    data_sub = data.add_subparsers(dest="source", required=True)
+    lo = data_sub.add_parser("libreoffice", help="LibreOffice help + UI strings from Debian packages")
+    lo.add_argument("--lang", default="ko")
+    lo.add_argument("--out", required=True)
+    lo.add_argument("--debs", default=None, help="folder holding the .deb files (else apt-get download)")
+    lo.add_argument("--max-words", type=int, default=80)
+    lo.set_defaults(func=_cmd_data)
+
+    tr = sub.add_parser("train", help="train a model")
+    tr.add_argument("--config", default=None)
+    tr.add_argument("--resume", action="store_true", help="continue from <out_dir>/<name>/last")
+    tr.add_argument("overrides", nargs="*", help="key=value, e.g. model.attention=none max_minutes=30")
+    tr.set_defaults(func=_cmd_train)
+
+    ev = sub.add_parser("evaluate", help="score a checkpoint on a TSV test set")
+    ev.add_argument("checkpoint")
+    ev.add_argument("--test", required=True)
+    ev.add_argument("--beam", type=int, default=5)
+    ev.add_argument("--out", default=None, help="folder for eval.jsonl and length buckets (default: checkpoint)")
+    ev.add_argument("--device", default=None)
+    ev.add_argument("--limit", type=int, default=None, help="only the first N pairs")
+    ev.set_defaults(func=_cmd_evaluate)
+
+    tl = sub.add_parser("translate", help="translate one sentence")
+    tl.add_argument("checkpoint")
+    tl.add_argument("text")
+    tl.add_argument("--beam", type=int, default=1)
+    tl.add_argument("--max-len", type=int, default=None)
+    tl.add_argument("--device", default=None)
+    tl.add_argument("--json", action="store_true")
+    tl.set_defaults(func=_cmd_translate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

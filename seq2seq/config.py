@@ -1,0 +1,103 @@
+"""Configuration dataclasses: the one source of truth for YAML keys, CLI overrides and checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FORMAT_VERSION = 1  # bump when the checkpoint layout or state_dict keys change
+ATTENTION_TYPES = ("additive", "dot", "general", "none")
+RNN_TYPES = ("gru", "lstm")
+
+
+@dataclass
+class ModelConfig:
+    """Shape of the encoder-decoder. Saved inside every checkpoint so it rebuilds with no other file."""
+
+    src_vocab_size: int = 8000
+    tgt_vocab_size: int = 8000
+    embed_dim: int = 256
+    hidden_size: int = 256  # per encoder direction; annotations h_j and decoder state s_i are 2x this
+    attention: str = "additive"  # additive (Bahdanau) | dot | general (Luong) | none (fixed context)
+    attention_dim: int = 256  # size of W s_{i-1} + U h_j in the additive score
+    encoder_rnn: str = "gru"  # gru | lstm
+    dropout: float = 0.2
+    input_feeding: bool = True  # feed the previous attentional vector into the next step
+
+    def __post_init__(self) -> None:
+        if self.attention not in ATTENTION_TYPES:
+            raise ValueError(f"attention must be one of {ATTENTION_TYPES}, got {self.attention!r}")
+        if self.encoder_rnn not in RNN_TYPES:
+            raise ValueError(f"encoder_rnn must be one of {RNN_TYPES}, got {self.encoder_rnn!r}")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; `model` is nested so YAML reads `model: {attention: none}`."""
+
+    name: str = "run"
+    data_dir: str = "data/enko"
+    out_dir: str = "runs"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    src_vocab: int = 8000
+    tgt_vocab: int = 8000
+    max_src_len: int = 100  # subword pieces; longer pairs are dropped from training
+    max_tgt_len: int = 120
+    batch_tokens: int = 4000  # padded target tokens per batch
+    lr: float = 2e-3
+    min_lr: float = 1e-5
+    lr_decay: float = 0.5  # multiply lr on a dev plateau
+    lr_patience: int = 2  # evaluations without improvement before the lr decays
+    clip_norm: float = 1.0
+    label_smoothing: float = 0.1
+    max_steps: int = 100_000
+    max_minutes: float = 0.0  # wall-clock budget; 0 means none
+    eval_every: int = 500
+    eval_sentences: int = 400  # dev sentences decoded greedily for chrF at each evaluation
+    patience: int = 8  # evaluations without improvement before early stopping
+    seed: int = 1
+    threads: int = 0  # torch CPU threads; 0 keeps torch's default
+    device: str = ""  # "" picks cuda when available, else cpu
+    log_every: int = 50
+
+
+def _from_dict(cls: type, values: dict[str, Any]) -> Any:
+    """Build a (nested) dataclass from a plain dict, rejecting unknown keys with a clear message."""
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+    kwargs = {}
+    for key, value in values.items():
+        if key == "model" and isinstance(value, dict):
+            value = _from_dict(ModelConfig, value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def model_config_from_dict(values: dict[str, Any]) -> ModelConfig:
+    return _from_dict(ModelConfig, values)
+
+
+def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConfig:
+    """Read a YAML config and apply `key=value` overrides (`model.attention=none`, `lr=1e-3`)."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: a config must be a YAML mapping")
+        values = loaded
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override {item!r} must look like key=value")
+        key, raw = item.split("=", 1)
+        target = values
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = yaml.safe_load(raw)
+    return _from_dict(TrainConfig, values)

@@ -1,0 +1,329 @@
+"""Search over `Decoder.step`: batched greedy, batched beam search with its tree, and a stepping session.
+
+All three call the same step function the trainer uses, so stepping to the end equals greedy
+translation and beam size 1 equals greedy, by construction and by test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .model import Memory, Seq2Seq
+from .tokenizer import BOS_ID, EOS_ID, PAD_ID
+
+
+@dataclass
+class Hypothesis:
+    """One output sequence: ids (EOS included when it finished) and α for each output token."""
+
+    tokens: list[int]
+    attention: np.ndarray | None  # (len(tokens), Tx); None for a fixed-context model
+    logprob: float  # Σ log p(y_i | y_<i, x)
+    score: float  # logprob / len(tokens)**alpha, what beam search ranks by
+    finished: bool = True
+
+
+@dataclass
+class BeamNode:
+    """An expanded node of the beam search tree; parent -1 is the BOS root."""
+
+    id: int
+    parent: int
+    step: int
+    token: int
+    logprob: float  # cumulative
+    attention: np.ndarray | None  # α row that produced this token (Tx,)
+    finished: bool
+
+
+@dataclass
+class BeamResult:
+    nbest: list[Hypothesis]
+    tree: list[BeamNode] = field(default_factory=list)
+
+
+def normalised(logprob: float, length: int, alpha: float) -> float:
+    return logprob / max(length, 1) ** alpha
+
+
+def _trim(tokens: list[int]) -> tuple[list[int], bool]:
+    """Cut after the first EOS; report whether there was one."""
+    if EOS_ID in tokens:
+        return tokens[: tokens.index(EOS_ID) + 1], True
+    return tokens, False
+
+
+@torch.inference_mode()
+def greedy_search(
+    model: Seq2Seq, memory: Memory, max_len: int, alpha: float = 1.0
+) -> list[Hypothesis]:
+    """Batched greedy decoding: y_i = argmax p(y | y_<i, x) until EOS or max_len."""
+    batch = memory.mask.size(0)
+    state, feed = model.decoder.start(memory)
+    prev = torch.full((batch,), BOS_ID, dtype=torch.long, device=memory.mask.device)
+    done = torch.zeros(batch, dtype=torch.bool, device=prev.device)
+    tokens, logprobs, weights = [], [], []
+    for _ in range(max_len):
+        out = model.decoder.step(prev, state, feed, memory)
+        logp = torch.log_softmax(model.decoder.logits(out.feed).float(), dim=-1)
+        best_logp, best = logp.max(dim=-1)
+        best = best.masked_fill(done, PAD_ID)
+        tokens.append(best)
+        logprobs.append(best_logp.masked_fill(done, 0.0))
+        if out.weights is not None:
+            weights.append(out.weights.float())
+        done = done | (best == EOS_ID)
+        state, feed, prev = out.state, out.feed, best
+        if bool(done.all()):
+            break
+    token_matrix = torch.stack(tokens, 1).cpu().numpy()  # (B, T)
+    logprob_matrix = torch.stack(logprobs, 1).cpu().numpy()
+    attention = torch.stack(weights, 1).cpu().numpy() if weights else None  # (B, T, Tx)
+    lengths = memory.mask.sum(1).cpu().numpy()
+    results = []
+    for b in range(batch):
+        seq, finished = _trim(token_matrix[b].tolist())
+        n = len(seq)
+        logprob = float(logprob_matrix[b, :n].sum())
+        attn = None if attention is None else attention[b, :n, : lengths[b]]
+        results.append(Hypothesis(seq, attn, logprob, normalised(logprob, n, alpha), finished))
+    return results
+
+
+@torch.inference_mode()
+def beam_search(
+    model: Seq2Seq, memory: Memory, beam_size: int, max_len: int, alpha: float = 1.0,
+    keep_tree: bool = True,
+) -> list[BeamResult]:
+    """Batched, length-normalised beam search with no Python loop over hypotheses.
+
+    Each sentence keeps `beam_size` live hypotheses in one (B*K) batch; a hypothesis that emits
+    EOS leaves the beam as finished, and a sentence stops once it has `beam_size` finished ones.
+    """
+    batch, k = memory.mask.size(0), beam_size
+    device = memory.mask.device
+    mem = memory.index_select(torch.arange(batch, device=device).repeat_interleave(k))
+    state, feed = model.decoder.start(mem)
+    prev = torch.full((batch * k,), BOS_ID, dtype=torch.long, device=device)
+    scores = torch.full((batch, k), float("-inf"), device=device)
+    scores[:, 0] = 0.0  # all beams start identical: keep one so the first step has no duplicates
+    offsets = (torch.arange(batch, device=device) * k)[:, None]  # (B, 1)
+    history: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = []
+    finished: list[list[tuple[int, int]]] = [[] for _ in range(batch)]  # (step, slot)
+    for t in range(max_len):
+        out = model.decoder.step(prev, state, feed, mem)
+        logp = torch.log_softmax(model.decoder.logits(out.feed).float(), dim=-1)  # (B*K, V)
+        vocab = logp.size(-1)
+        candidates = (scores.view(-1, 1) + logp).view(batch, k * vocab)
+        top_scores, top_index = candidates.topk(k, dim=-1)  # (B, K)
+        parents = torch.div(top_index, vocab, rounding_mode="floor")
+        tokens = top_index % vocab
+        flat_parents = (offsets + parents).view(-1)
+        attn = None
+        if out.weights is not None:
+            attn = out.weights.float()[flat_parents].view(batch, k, -1).cpu().numpy()
+        top_np, tok_np = top_scores.cpu().numpy(), tokens.cpu().numpy()
+        history.append((tok_np, parents.cpu().numpy(), top_np, attn))
+        is_eos = tokens == EOS_ID
+        eos_np = is_eos.cpu().numpy()
+        for b, slot in zip(*np.nonzero(eos_np & np.isfinite(top_np))):
+            if len(finished[b]) < k:
+                finished[b].append((t, int(slot)))
+        full = torch.tensor([len(f) >= k for f in finished], device=device)
+        scores = top_scores.masked_fill(is_eos | full[:, None], float("-inf"))
+        if not bool(torch.isfinite(scores).any()):
+            break
+        state, feed = out.state[flat_parents], out.feed[flat_parents]
+        prev = tokens.view(-1)
+    lengths = memory.mask.sum(1).cpu().numpy()
+    results = []
+    for b in range(batch):
+        ends = list(finished[b])
+        if len(ends) < k:  # ran out of length: the best live hypotheses count too, unfinished
+            last = history[-1]
+            live = [s for s in np.argsort(-last[2][b]) if np.isfinite(last[2][b][s])]
+            live = [s for s in live if (len(history) - 1, int(s)) not in ends]
+            ends += [(len(history) - 1, int(s)) for s in live[: k - len(ends)]]
+        nbest = [_backtrack(history, b, t, slot, lengths[b], alpha) for t, slot in ends]
+        nbest.sort(key=lambda h: h.score, reverse=True)
+        tree = _tree(history, b, lengths[b]) if keep_tree else []
+        results.append(BeamResult(nbest, tree))
+    return results
+
+
+def _backtrack(history, b: int, t: int, slot: int, src_len: int, alpha: float) -> Hypothesis:
+    tokens, rows = [], []
+    logprob = float(history[t][2][b, slot])
+    for step in range(t, -1, -1):
+        tok, par, _, attn = history[step]
+        tokens.append(int(tok[b, slot]))
+        if attn is not None:
+            rows.append(attn[b, slot, :src_len])
+        slot = int(par[b, slot])
+    tokens.reverse()
+    rows.reverse()
+    attention = np.stack(rows) if rows else None
+    finished = tokens[-1] == EOS_ID
+    return Hypothesis(tokens, attention, logprob, normalised(logprob, len(tokens), alpha), finished)
+
+
+def _tree(history, b: int, src_len: int) -> list[BeamNode]:
+    nodes: list[BeamNode] = []
+    ids: dict[tuple[int, int], int] = {}
+    for t, (tok, par, score, attn) in enumerate(history):
+        for slot in range(tok.shape[1]):
+            if not np.isfinite(score[b, slot]):
+                continue
+            parent = ids.get((t - 1, int(par[b, slot])), -1)
+            if t > 0 and parent == -1:
+                continue  # its parent had already finished or died
+            ids[(t, slot)] = len(nodes)
+            row = None if attn is None else attn[b, slot, :src_len]
+            token = int(tok[b, slot])
+            nodes.append(BeamNode(len(nodes), parent, t, token, float(score[b, slot]), row,
+                                  token == EOS_ID))
+    return nodes
+
+
+@dataclass
+class Step:
+    """Everything about decoder step i, in the lecture's terms, for one sentence."""
+
+    index: int  # i, counting from 0
+    prev_state: np.ndarray  # s_{i-1} (D,)
+    energies: np.ndarray | None  # e_i· (Tx,)
+    weights: np.ndarray | None  # α_i· (Tx,)
+    context: np.ndarray  # c_i (2H,)
+    top_ids: list[int]  # the k most likely next tokens
+    top_probs: list[float]
+    token: int  # the token taken: the argmax, or the forced one
+    prob: float  # p(token)
+    forced: bool
+
+    @property
+    def is_eos(self) -> bool:
+        return self.token == EOS_ID
+
+
+class StepSession:
+    """Decode one sentence a step at a time, with forcing (what-if) and rewinding.
+
+    The session stores the decoder state before every step, so rewinding is exact and cheap.
+    """
+
+    def __init__(self, model: Seq2Seq, memory: Memory, top_k: int = 5):
+        self.model, self.memory, self.top_k = model, memory, top_k
+        with torch.inference_mode():
+            state, feed = model.decoder.start(memory)
+        self._states = [(state, feed)]  # decoder (s, t) before step i
+        self.steps: list[Step] = []
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.steps) and self.steps[-1].is_eos
+
+    @property
+    def tokens(self) -> list[int]:
+        return [s.token for s in self.steps]
+
+    @property
+    def attention(self) -> np.ndarray | None:
+        if not self.steps or self.steps[0].weights is None:
+            return None
+        return np.stack([s.weights for s in self.steps])
+
+    @torch.inference_mode()
+    def step(self, force: int | None = None) -> Step:
+        if self.finished:
+            raise ValueError("the translation is finished (EOS); rewind to change it")
+        state, feed = self._states[len(self.steps)]
+        prev = self.steps[-1].token if self.steps else BOS_ID
+        device = self.memory.mask.device
+        prev_t = torch.tensor([prev], dtype=torch.long, device=device)
+        out = self.model.decoder.step(prev_t, state, feed, self.memory)
+        probs = torch.softmax(self.model.decoder.logits(out.feed).float(), dim=-1)[0]
+        top_probs, top_ids = probs.topk(min(self.top_k, probs.numel()))
+        vocab = probs.numel()
+        if force is not None and not 0 <= int(force) < vocab:
+            raise ValueError(f"token id {force} is outside the vocabulary (0..{vocab - 1})")
+        token = int(top_ids[0]) if force is None else int(force)
+
+        def numpy(x: torch.Tensor | None) -> np.ndarray | None:
+            return None if x is None else x[0].float().cpu().numpy()
+
+        step = Step(
+            index=len(self.steps),
+            prev_state=numpy(state),
+            energies=numpy(out.energies),
+            weights=numpy(out.weights),
+            context=numpy(out.context),
+            top_ids=top_ids.tolist(),
+            top_probs=top_probs.tolist(),
+            token=token,
+            prob=float(probs[token]),
+            forced=force is not None and token != int(top_ids[0]),
+        )
+        self.steps.append(step)
+        self._states.append((out.state, out.feed))
+        return step
+
+    def rewind(self, index: int) -> None:
+        """Go back to just before step `index` (0 = the start)."""
+        if not 0 <= index <= len(self.steps):
+            raise ValueError(f"can rewind to steps 0..{len(self.steps)}, not {index}")
+        del self.steps[index:]
+        del self._states[index + 1 :]
+
+    def run(self, max_len: int) -> list[Step]:
+        """Step greedily until EOS or max_len steps in total."""
+        while not self.finished and len(self.steps) < max_len:
+            self.step()
+        return self.steps
+
+
+def pad_batch(sequences: list[list[int]], device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad id lists into (B, T) with their lengths (B,)."""
+    lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
+    batch = torch.full((len(sequences), int(lengths.max())), PAD_ID, dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        batch[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+    return batch.to(device), lengths.to(device)
+
+
+def max_output_length(src_len: int) -> int:
+    """Default output cap: Korean subwords run a little longer than English ones."""
+    return int(src_len * 2 + 10)
+
+
+@torch.inference_mode()
+def decode_batches(
+    model: Seq2Seq,
+    sources: list[list[int]],
+    beam_size: int = 1,
+    max_len: int | None = None,
+    batch_size: int = 64,
+    alpha: float = 1.0,
+    keep_tree: bool = False,
+    progress=None,
+) -> list[BeamResult]:
+    """Decode many sources in length-sorted batches; results come back in input order."""
+    device = next(model.parameters()).device
+    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+    results: list[BeamResult | None] = [None] * len(sources)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        src, lengths = pad_batch([sources[i] for i in chunk], device)
+        memory = model.encode(src, lengths)
+        limit = max_len or max_output_length(int(lengths.max()))
+        if beam_size == 1:
+            found = [BeamResult([h]) for h in greedy_search(model, memory, limit, alpha)]
+        else:
+            found = beam_search(model, memory, beam_size, limit, alpha, keep_tree)
+        for i, result in zip(chunk, found):
+            results[i] = result
+        if progress is not None:
+            progress(len(chunk))
+    return results  # type: ignore[return-value]

@@ -1,0 +1,286 @@
+"""The training loop: length-bucketed batches, Adam, clipping, plateau decay, early stopping,
+atomic best/last checkpoints, exact resume, bf16 on GPU, and DDP under torchrun.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from sacrebleu.metrics import CHRF
+from tqdm import tqdm
+
+from .checkpoint import atomic_torch_save, atomic_write_bytes, save_checkpoint
+from .config import TrainConfig
+from .data import read_pairs_tsv
+from .decoding import decode_batches, pad_batch
+from .model import Seq2Seq, count_parameters, sequence_loss
+from .tokenizer import BOS_ID, EOS_ID, Tokenizer
+
+STATE_FILE = "train_state.pt"
+METRICS_FILE = "metrics.jsonl"
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. the loss became NaN); nothing broken was saved."""
+
+
+def pick_device(name: str = "") -> torch.device:
+    return torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+@dataclass
+class Example:
+    src: list[int]  # source ids + EOS
+    tgt: list[int]  # target ids + EOS
+
+
+def encode_pairs(pairs, src_tok: Tokenizer, tgt_tok: Tokenizer, cfg: TrainConfig) -> list[Example]:
+    """Tokenise pairs and drop those longer than the configured caps."""
+    examples = []
+    for pair in pairs:
+        src = src_tok.encode(pair.source)[: cfg.max_src_len - 1] + [EOS_ID]
+        tgt = tgt_tok.encode(pair.target) + [EOS_ID]
+        if len(tgt) <= cfg.max_tgt_len:
+            examples.append(Example(src, tgt))
+    return examples
+
+
+def make_batches(examples: list[Example], batch_tokens: int, seed: int) -> list[list[int]]:
+    """Group similar lengths so batches carry little padding; batch order is shuffled per seed."""
+    rng = np.random.default_rng(seed)
+    src_len = np.array([len(e.src) for e in examples])
+    tgt_len = np.array([len(e.tgt) for e in examples])
+    order = np.lexsort((rng.random(len(examples)), src_len, tgt_len))
+    batches, current, longest = [], [], 0
+    for index in order:
+        size = max(longest, int(tgt_len[index]), int(src_len[index]))
+        if current and size * (len(current) + 1) > batch_tokens:
+            batches.append(current)
+            current, size = [], max(int(tgt_len[index]), int(src_len[index]))
+        current.append(int(index))
+        longest = size
+    if current:
+        batches.append(current)
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(examples: list[Example], device: torch.device):
+    src, lengths = pad_batch([e.src for e in examples], device)
+    tgt_in, _ = pad_batch([[BOS_ID] + e.tgt[:-1] for e in examples], device)
+    tgt_out, _ = pad_batch([e.tgt for e in examples], device)
+    return src, lengths, tgt_in, tgt_out
+
+
+def chrf_score(hypotheses: list[str], references: list[str]) -> float:
+    return CHRF().corpus_score(hypotheses, [references]).score
+
+
+@torch.no_grad()
+def dev_loss(model: Seq2Seq, examples: list[Example], device, batch_tokens: int) -> float:
+    model.eval()
+    total, tokens = 0.0, 0
+    for batch in make_batches(examples, batch_tokens, seed=0):
+        src, lengths, tgt_in, tgt_out = collate([examples[i] for i in batch], device)
+        loss, n = sequence_loss(model(src, lengths, tgt_in), tgt_out)
+        total, tokens = total + float(loss), tokens + n
+    model.train()
+    return total / max(tokens, 1)
+
+
+def dev_chrf(model: Seq2Seq, pairs, src_tok: Tokenizer, tgt_tok: Tokenizer) -> float:
+    model.eval()
+    sources = [src_tok.encode(p.source)[:200] + [EOS_ID] for p in pairs]
+    results = decode_batches(model, sources, beam_size=1)
+    model.train()
+    hyps = [tgt_tok.decode(r.nbest[0].tokens) for r in results]
+    return chrf_score(hyps, [p.target for p in pairs])
+
+
+def _distributed() -> tuple[int, int]:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) -> Path:
+    """Train one model; returns the run folder holding best/ and last/ checkpoints."""
+    rank, world = _distributed()
+    if world > 1 and torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    device = pick_device(cfg.device) if world == 1 or cfg.device else (
+        torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
+    )
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    run_dir = Path(cfg.out_dir) / cfg.name
+    last_dir, best_dir = run_dir / "last", run_dir / "best"
+    main = rank == 0
+
+    data_dir = Path(cfg.data_dir)
+    train_pairs = read_pairs_tsv(data_dir / "train.tsv")
+    dev_pairs = read_pairs_tsv(data_dir / "dev.tsv")
+    state: dict[str, Any] | None = None
+    if resume and (last_dir / STATE_FILE).is_file():
+        state = torch.load(last_dir / STATE_FILE, map_location="cpu", weights_only=True)
+        src_tok, tgt_tok = Tokenizer.load(last_dir / "src.model"), Tokenizer.load(last_dir / "tgt.model")
+    else:
+        if resume and main:
+            print(f"nothing to resume in {last_dir}; starting fresh")
+        src_tok = Tokenizer.train((p.source for p in train_pairs), cfg.src_vocab)
+        tgt_tok = Tokenizer.train((p.target for p in train_pairs), cfg.tgt_vocab, 0.9995)
+    model_cfg = dataclasses.replace(
+        cfg.model, src_vocab_size=len(src_tok), tgt_vocab_size=len(tgt_tok)
+    )
+    cfg = dataclasses.replace(cfg, model=model_cfg)
+    model = Seq2Seq(model_cfg).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    progress_state = {"step": 0, "epoch": 0, "batch": 0, "best": -1.0, "bad_evals": 0,
+                      "plateau": 0, "lr": cfg.lr, "elapsed": 0.0, "train_tokens": 0}
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        progress_state.update(state["progress"])
+        torch.set_rng_state(state["rng"])
+    for group in optimizer.param_groups:
+        group["lr"] = progress_state["lr"]
+    ddp_model = model
+    if world > 1:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(model)
+
+    train_examples = encode_pairs(train_pairs, src_tok, tgt_tok, cfg)
+    dev_examples = encode_pairs(dev_pairs, src_tok, tgt_tok, cfg)
+    chrf_pairs = dev_pairs[: cfg.eval_sentences]
+    meta = {
+        "train": dataclasses.asdict(cfg),
+        "parameters": count_parameters(model),
+        "train_pairs": len(train_examples),
+        "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
+        "world_size": world,
+    }
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        print(f"{meta['parameters']:,} parameters, {len(train_examples):,} training pairs, "
+              f"vocab {len(src_tok)}/{len(tgt_tok)}, device {meta['device']} x{world}")
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+    def save_last() -> None:
+        save_checkpoint(last_dir, model, src_tok, tgt_tok, {**meta, "progress": progress_state})
+        atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                           "progress": dict(progress_state), "rng": torch.get_rng_state()},
+                          last_dir / STATE_FILE)
+
+    budget_s = cfg.max_minutes * 60 if cfg.max_minutes else math.inf
+    bar = tqdm(total=cfg.max_steps, initial=progress_state["step"], disable=not (main and show_progress),
+               dynamic_ncols=True, mininterval=2.0)
+    start, window_tokens, window_loss, window_start = time.time(), 0, 0.0, time.time()
+    elapsed0 = progress_state["elapsed"]
+    stop = False
+    model.train()
+    while not stop:
+        batches = make_batches(train_examples, cfg.batch_tokens, cfg.seed + progress_state["epoch"])
+        while progress_state["batch"] < len(batches):
+            batch = batches[progress_state["batch"]][rank::world]
+            progress_state["batch"] += 1
+            src, lengths, tgt_in, tgt_out = collate([train_examples[i] for i in batch], device)
+            with autocast:
+                logits = ddp_model(src, lengths, tgt_in)
+            loss_sum, tokens = sequence_loss(logits, tgt_out, cfg.label_smoothing)
+            global_tokens = tokens
+            if world > 1:
+                count = torch.tensor([tokens], dtype=torch.float64, device=device)
+                dist.all_reduce(count)
+                global_tokens = int(count.item())
+            # DDP averages gradients over ranks, so scale to the mean over all tokens of the batch
+            loss = loss_sum * world / max(global_tokens, 1)
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"loss became {float(loss)} at step {progress_state['step'] + 1}; "
+                    f"stopped without saving (last good checkpoint: {last_dir})"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
+            optimizer.step()
+            progress_state["step"] += 1
+            progress_state["train_tokens"] += global_tokens
+            window_tokens += tokens
+            window_loss += float(loss_sum)
+            step = progress_state["step"]
+            progress_state["elapsed"] = elapsed0 + time.time() - start
+            if main and step % cfg.log_every == 0:
+                rate = window_tokens * world / max(time.time() - window_start, 1e-9)
+                bar.set_postfix(loss=f"{window_loss / max(window_tokens, 1):.3f}", tok_s=f"{rate:,.0f}",
+                                lr=f"{progress_state['lr']:.1e}")
+                window_tokens, window_loss, window_start = 0, 0.0, time.time()
+            bar.update(1)
+            out_of_time = progress_state["elapsed"] >= budget_s or step >= cfg.max_steps
+            if step % cfg.eval_every == 0 or out_of_time:
+                decision = [False, progress_state["lr"]]
+                if main:
+                    decision = _evaluate_and_save(
+                        model, cfg, progress_state, dev_examples, chrf_pairs, src_tok, tgt_tok,
+                        device, float(loss_sum) / max(tokens, 1), save_last, best_dir, meta, run_dir,
+                    )
+                if world > 1:
+                    box = [decision]
+                    dist.broadcast_object_list(box, src=0)
+                    decision = box[0]
+                stop, progress_state["lr"] = decision[0] or out_of_time, decision[1]
+                for group in optimizer.param_groups:
+                    group["lr"] = progress_state["lr"]
+                if stop:
+                    break
+        else:
+            progress_state["epoch"] += 1
+            progress_state["batch"] = 0
+    bar.close()
+    if main:
+        save_last()
+        print(f"done at step {progress_state['step']}: best dev chrF {progress_state['best']:.2f}, "
+              f"{progress_state['elapsed'] / 60:.1f} min")
+    if world > 1:
+        dist.barrier()
+    return run_dir
+
+
+def _evaluate_and_save(model, cfg, progress_state, dev_examples, chrf_pairs, src_tok, tgt_tok,
+                       device, train_loss, save_last, best_dir, meta, run_dir) -> list:
+    """Dev loss + greedy chrF; saves best/ and last/; returns [stop?, new lr]."""
+    loss = dev_loss(model, dev_examples, device, cfg.batch_tokens)
+    chrf = dev_chrf(model, chrf_pairs, src_tok, tgt_tok)
+    row = {"step": progress_state["step"], "train_loss": round(train_loss, 4),
+           "dev_loss": round(loss, 4), "dev_chrf": round(chrf, 2), "lr": progress_state["lr"],
+           "elapsed_s": round(progress_state["elapsed"], 1),
+           "train_tokens": progress_state["train_tokens"]}
+    tqdm.write(json.dumps(row))
+    with open(run_dir / METRICS_FILE, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(row) + "\n")
+    if chrf > progress_state["best"]:
+        progress_state.update(best=chrf, bad_evals=0, plateau=0)
+        save_checkpoint(best_dir, model, src_tok, tgt_tok,
+                        {**meta, "progress": progress_state, "dev": {"chrf": chrf, "loss": loss}})
+        atomic_write_bytes(best_dir / METRICS_FILE, (run_dir / METRICS_FILE).read_bytes())
+    else:
+        progress_state["bad_evals"] += 1
+        progress_state["plateau"] += 1
+        if progress_state["plateau"] >= cfg.lr_patience:
+            progress_state["lr"] = max(progress_state["lr"] * cfg.lr_decay, cfg.min_lr)
+            progress_state["plateau"] = 0
+    save_last()
+    stop = progress_state["bad_evals"] >= cfg.patience
+    return [stop, progress_state["lr"]]

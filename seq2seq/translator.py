@@ -1,0 +1,254 @@
+"""The public face: `load_translator(folder)` -> `Translator.translate / translate_batch / start`."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import CARD_FILE, LoadedCheckpoint, load_checkpoint
+from .decoding import BeamNode, Hypothesis, Step, StepSession, decode_batches, max_output_length, pad_batch
+from .tokenizer import EOS, EOS_ID, Tokenizer
+from .train import pick_device
+
+MAX_INPUT_CHARS = 2_000  # longer text is cut before tokenising, with a warning
+MAX_INPUT_TOKENS = 150  # subword pieces the encoder reads at most (training saw up to 100)
+
+
+@dataclass
+class Candidate:
+    """One n-best hypothesis with its own attention."""
+
+    text: str
+    tgt_tokens: list[str]
+    attention: np.ndarray | None  # (len(tgt_tokens), len(src_tokens))
+    score: float  # length-normalised log-probability
+    logprob: float
+    finished: bool
+
+
+@dataclass
+class Translation:
+    source: str  # the normalised input that was translated
+    text: str
+    src_tokens: list[str]  # subword pieces, ending in </s>
+    tgt_tokens: list[str]
+    attention: np.ndarray | None  # α, (len(tgt_tokens), len(src_tokens)); rows sum to 1
+    score: float
+    nbest: list[Candidate]
+    tree: list[BeamNode] = field(default_factory=list)  # beam search only
+    warnings: list[str] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+
+def clean_input(text: str) -> tuple[str, list[str]]:
+    """NFC, control characters out, whitespace collapsed, length capped; raises on empty input."""
+    if not isinstance(text, str):
+        raise ValueError(f"input must be text, not {type(text).__name__}")
+    warnings = []
+    if len(text) > MAX_INPUT_CHARS * 4:
+        text = text[: MAX_INPUT_CHARS * 4]
+    text = unicodedata.normalize("NFC", text)
+    kept = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch.isspace() or cat in ("Zl", "Zp"):
+            kept.append(" ")
+        elif cat in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            continue  # NUL, zero-width and direction marks, surrogates: invisible noise
+        else:
+            kept.append(ch)
+    text = " ".join("".join(kept).split())
+    if not text:
+        raise ValueError("input is empty: type a sentence to translate")
+    if len(text) > MAX_INPUT_CHARS:
+        cut = text[:MAX_INPUT_CHARS].rsplit(" ", 1)[0] or text[:MAX_INPUT_CHARS]
+        warnings.append(f"input was {len(text):,} characters; only the first {len(cut):,} were translated")
+        text = cut
+    return text, warnings
+
+
+class TranslationSession:
+    """Step API for one sentence: `step(force=None)`, `rewind(i)`, `run()`; pieces or ids for force."""
+
+    def __init__(self, translator: Translator, source: str, src_ids: list[int], warnings: list[str],
+                 memory, top_k: int):
+        self.translator = translator
+        self.source = source
+        self.src_tokens = translator.src_tokenizer.pieces(src_ids)
+        self.warnings = warnings
+        self._session = StepSession(translator.model, memory, top_k)
+
+    @property
+    def steps(self) -> list[Step]:
+        return self._session.steps
+
+    @property
+    def finished(self) -> bool:
+        return self._session.finished
+
+    @property
+    def tgt_tokens(self) -> list[str]:
+        return self.translator.tgt_tokenizer.pieces(self._session.tokens)
+
+    @property
+    def text(self) -> str:
+        return self.translator.tgt_tokenizer.decode(self._session.tokens)
+
+    @property
+    def attention(self) -> np.ndarray | None:
+        return self._session.attention
+
+    def pieces(self, ids: list[int]) -> list[str]:
+        return self.translator.tgt_tokenizer.pieces(ids)
+
+    def token_id(self, token: int | str) -> int:
+        """A forced token given as an id, a piece ('▁파일'), or a word typed without the ▁."""
+        if isinstance(token, (int, np.integer)):
+            return int(token)
+        tok = self.translator.tgt_tokenizer
+        token = token.strip()
+        if not token:
+            raise ValueError("the forced token is empty")
+        for candidate in (token, "▁" + token.lstrip("▁"), token.lstrip("▁")):
+            index = tok.piece_to_id(candidate)
+            if index != tok.sp.unk_id() or candidate == "<unk>":
+                return index
+        ids = tok.encode(token)
+        if not ids:
+            raise ValueError(f"{token!r} is not in the target vocabulary")
+        return ids[0]  # its first piece: decoding goes on from there
+
+    def step(self, force: int | str | None = None) -> Step:
+        return self._session.step(None if force is None else self.token_id(force))
+
+    def rewind(self, index: int) -> None:
+        self._session.rewind(index)
+
+    def run(self, max_len: int | None = None) -> list[Step]:
+        return self._session.run(max_len or max_output_length(len(self.src_tokens)))
+
+
+class Translator:
+    def __init__(self, loaded: LoadedCheckpoint, device: torch.device):
+        self.model = loaded.model
+        self.src_tokenizer: Tokenizer = loaded.src_tokenizer
+        self.tgt_tokenizer: Tokenizer = loaded.tgt_tokenizer
+        self.config = loaded.config
+        self.folder = loaded.folder
+        self.device = device
+        card = loaded.folder / CARD_FILE
+        self.card = card.read_text(encoding="utf-8", errors="replace") if card.is_file() else ""
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def has_attention(self) -> bool:
+        return self.model.has_attention
+
+    def encode_source(self, text: str) -> tuple[str, list[int], list[str]]:
+        """Validated input -> (normalised text, ids ending in EOS, warnings)."""
+        text, warnings = clean_input(text)
+        ids = self.src_tokenizer.encode(text)
+        if len(ids) > MAX_INPUT_TOKENS - 1:
+            warnings.append(
+                f"input was {len(ids)} subword tokens; only the first {MAX_INPUT_TOKENS - 1} were translated"
+            )
+            ids = ids[: MAX_INPUT_TOKENS - 1]
+        return text, ids + [EOS_ID], warnings
+
+    def _candidate(self, hyp: Hypothesis) -> Candidate:
+        return Candidate(self.tgt_tokenizer.decode(hyp.tokens), self.tgt_tokenizer.pieces(hyp.tokens),
+                         hyp.attention, hyp.score, hyp.logprob, hyp.finished)
+
+    def translate(self, text: str, beam_size: int = 1, max_len: int | None = None,
+                  alpha: float = 1.0) -> Translation:
+        return self.translate_batch([text], beam_size, max_len, alpha=alpha, keep_tree=True)[0]
+
+    def translate_batch(self, texts: list[str], beam_size: int = 1, max_len: int | None = None,
+                        batch_size: int = 64, alpha: float = 1.0, keep_tree: bool = False,
+                        progress=None) -> list[Translation]:
+        """Batched greedy or beam translation; every text is validated first (ValueError if bad)."""
+        if beam_size < 1:
+            raise ValueError("beam_size must be at least 1")
+        started = time.perf_counter()
+        prepared = [self.encode_source(t) for t in texts]
+        results = decode_batches(self.model, [ids for _, ids, _ in prepared], beam_size, max_len,
+                                 batch_size, alpha, keep_tree, progress)
+        elapsed = (time.perf_counter() - started) * 1000 / max(len(texts), 1)
+        out = []
+        for (source, ids, warnings), result in zip(prepared, results):
+            nbest = [self._candidate(h) for h in result.nbest]
+            best = nbest[0]
+            if not best.finished:
+                warnings = warnings + ["the translation hit the length limit before </s>"]
+            out.append(Translation(source, best.text, self.src_tokenizer.pieces(ids), best.tgt_tokens,
+                                   best.attention, best.score, nbest, result.tree, warnings, elapsed))
+        return out
+
+    def start(self, text: str, top_k: int = 5) -> TranslationSession:
+        """A stepping session: each `step()` exposes s_{i-1}, e_i·, α_i·, c_i and the top-k."""
+        source, ids, warnings = self.encode_source(text)
+        src, lengths = pad_batch([ids], self.device)
+        with torch.inference_mode():
+            memory = self.model.encode(src, lengths)
+        return TranslationSession(self, source, ids, warnings, memory, top_k)
+
+    def summary(self) -> dict:
+        cfg = self.model.cfg
+        return {
+            "name": self.name,
+            "attention": cfg.attention,
+            "device": str(self.device),
+            "embed_dim": cfg.embed_dim,
+            "hidden_size": cfg.hidden_size,
+            "vocab": f"{cfg.src_vocab_size} / {cfg.tgt_vocab_size}",
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "scores": self.config.get("test", {}),
+        }
+
+
+def load_translator(folder: str | Path, device: str | torch.device | None = None) -> Translator:
+    """Load a checkpoint folder for inference (GPU if there is one, unless `device` says otherwise)."""
+    device = pick_device(str(device) if device else "")
+    return Translator(load_checkpoint(folder, device), device)
+
+
+@dataclass
+class WordAttention:
+    src_words: list[str]
+    tgt_words: list[str]
+    matrix: np.ndarray  # (len(tgt_words), len(src_words)); rows still sum to 1
+
+
+def group_words(pieces: list[str]) -> list[list[int]]:
+    """Indices of the pieces that make up each word: a '▁' piece starts one; </s> stands alone."""
+    groups: list[list[int]] = []
+    for index, piece in enumerate(pieces):
+        if not groups or piece.startswith("▁") or piece == EOS or pieces[index - 1] == EOS:
+            groups.append([index])
+        else:
+            groups[-1].append(index)
+    return groups
+
+
+def _word(pieces: list[str], group: list[int]) -> str:
+    return "".join(pieces[i] for i in group).replace("▁", " ").strip() or pieces[group[0]]
+
+
+def word_attention(result: Translation | Candidate, src_tokens: list[str] | None = None) -> WordAttention:
+    """Subword α -> word α: source pieces summed within a word, target pieces averaged."""
+    if result.attention is None:
+        raise ValueError("this model has no attention (fixed context vector)")
+    src_tokens = src_tokens if src_tokens is not None else result.src_tokens  # type: ignore[union-attr]
+    src_groups, tgt_groups = group_words(src_tokens), group_words(result.tgt_tokens)
+    summed = np.stack([result.attention[:, g].sum(axis=1) for g in src_groups], axis=1)
+    matrix = np.stack([summed[g].mean(axis=0) for g in tgt_groups], axis=0)
+    return WordAttention([_word(src_tokens, g) for g in src_groups],
+                         [_word(result.tgt_tokens, g) for g in tgt_groups], matrix)
