@@ -53,7 +53,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
         print(json.dumps({
             "source": result.source, "text": result.text, "src_tokens": result.src_tokens,
             "tgt_tokens": result.tgt_tokens, "score": result.score, "warnings": result.warnings,
-            "attention": None if result.attention is None else np.round(result.attention, 5).tolist(),
+            "attention": None if result.attention is None else np.round(result.attention.astype(float), 5).tolist(),
             "nbest": [{"text": c.text, "score": c.score} for c in result.nbest],
         }, ensure_ascii=False, indent=2))
         return 0
