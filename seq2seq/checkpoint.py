@@ -141,3 +141,24 @@ def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> L
         raise CheckpointError(f"{folder}: tokenizer vocabularies do not match the model's")
     model.to(device).eval()
     return LoadedCheckpoint(model, src_tok, tgt_tok, config, folder)
+
+
+def list_checkpoints(root: str | Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Valid checkpoint folders under `root`, and the skipped ones with the reason why.
+
+    Cheap: it reads config.json and checks the files, without loading any weights.
+    """
+    root = Path(root)
+    valid: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    if not root.is_dir():
+        return valid, skipped
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            config = read_config(folder)
+            model_config_from_dict(config["model"])
+        except (CheckpointError, TypeError, ValueError) as exc:
+            skipped.append((folder, str(exc)))
+        else:
+            valid.append(folder)
+    return valid, skipped
