@@ -156,6 +156,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
         optimizer.load_state_dict(state["optimizer"])
         progress_state.update(state["progress"])
         torch.set_rng_state(state["rng"])
+        if main:
+            print(f"resuming from step {progress_state['step']} (epoch {progress_state['epoch']})")
     for group in optimizer.param_groups:
         group["lr"] = progress_state["lr"]
     ddp_model = model
@@ -196,6 +198,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
         while progress_state["batch"] < len(batches):
             batch = batches[progress_state["batch"]][rank::world]
             progress_state["batch"] += 1
+            if len(batches[progress_state["batch"] - 1]) < world:
+                continue  # too small to give every rank a share; all ranks skip it alike
             src, lengths, tgt_in, tgt_out = collate([train_examples[i] for i in batch], device)
             with autocast:
                 logits = ddp_model(src, lengths, tgt_in)
@@ -209,7 +213,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
             loss = loss_sum * world / max(global_tokens, 1)
             if not torch.isfinite(loss):
                 raise TrainingError(
-                    f"loss became {float(loss)} at step {progress_state['step'] + 1}; "
+                    f"loss became {float(loss.detach())} at step {progress_state['step'] + 1}; "
                     f"stopped without saving (last good checkpoint: {last_dir})"
                 )
             optimizer.zero_grad(set_to_none=True)
@@ -219,13 +223,15 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
             progress_state["step"] += 1
             progress_state["train_tokens"] += global_tokens
             window_tokens += tokens
-            window_loss += float(loss_sum)
+            window_loss += float(loss_sum.detach())
             step = progress_state["step"]
             progress_state["elapsed"] = elapsed0 + time.time() - start
             if main and step % cfg.log_every == 0:
                 rate = window_tokens * world / max(time.time() - window_start, 1e-9)
+                left = budget_s - progress_state["elapsed"]
                 bar.set_postfix(loss=f"{window_loss / max(window_tokens, 1):.3f}", tok_s=f"{rate:,.0f}",
-                                lr=f"{progress_state['lr']:.1e}")
+                                lr=f"{progress_state['lr']:.1e}",
+                                **({"left": f"{left / 60:.0f}m"} if math.isfinite(left) else {}))
                 window_tokens, window_loss, window_start = 0, 0.0, time.time()
             bar.update(1)
             out_of_time = progress_state["elapsed"] >= budget_s or step >= cfg.max_steps
@@ -234,7 +240,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
                 if main:
                     decision = _evaluate_and_save(
                         model, cfg, progress_state, dev_examples, chrf_pairs, src_tok, tgt_tok,
-                        device, float(loss_sum) / max(tokens, 1), save_last, best_dir, meta, run_dir,
+                        device, float(loss_sum.detach()) / max(tokens, 1), save_last, best_dir, meta, run_dir,
                     )
                 if world > 1:
                     box = [decision]
@@ -274,7 +280,6 @@ def _evaluate_and_save(model, cfg, progress_state, dev_examples, chrf_pairs, src
         progress_state.update(best=chrf, bad_evals=0, plateau=0)
         save_checkpoint(best_dir, model, src_tok, tgt_tok,
                         {**meta, "progress": progress_state, "dev": {"chrf": chrf, "loss": loss}})
-        atomic_write_bytes(best_dir / METRICS_FILE, (run_dir / METRICS_FILE).read_bytes())
     else:
         progress_state["bad_evals"] += 1
         progress_state["plateau"] += 1
@@ -282,5 +287,8 @@ def _evaluate_and_save(model, cfg, progress_state, dev_examples, chrf_pairs, src
             progress_state["lr"] = max(progress_state["lr"] * cfg.lr_decay, cfg.min_lr)
             progress_state["plateau"] = 0
     save_last()
+    # the whole log travels with each checkpoint, for its model card and the app's curves
+    for folder in (best_dir, best_dir.parent / "last"):
+        atomic_write_bytes(folder / METRICS_FILE, (run_dir / METRICS_FILE).read_bytes())
     stop = progress_state["bad_evals"] >= cfg.patience
     return [stop, progress_state["lr"]]

@@ -1,0 +1,65 @@
+"""evaluate: corpus scores, JSONL per sentence with diagnostics, and the length buckets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from seq2seq.cli import main
+from seq2seq.evaluate import (
+    BUCKETS_FILE, EVAL_FILE, SUMMARY_FILE, attention_diagnostics, length_bucket, read_eval,
+)
+
+
+@pytest.mark.parametrize(("words", "bucket"), [(1, "1-5"), (5, "1-5"), (6, "6-10"), (20, "11-20"),
+                                               (21, "21-30"), (30, "21-30"), (31, "31+"), (200, "31+")])
+def test_length_buckets(words, bucket):
+    assert length_bucket(words) == bucket
+
+
+def test_diagnostics_flag_dropped_and_repeated_tokens():
+    # 3 target steps over 3 source tokens + </s>: token 0 looked at 2.4 times, token 1 never
+    attention = np.array([[0.8, 0.0, 0.1, 0.1], [0.8, 0.0, 0.1, 0.1], [0.8, 0.0, 0.1, 0.1]])
+    d = attention_diagnostics(attention)
+    assert d["coverage"] == pytest.approx([2.4, 0.0, 0.3, 0.3])
+    assert d["repeated"] == [0] and d["dropped"] == [1]  # token 2 sits at 0.3: not below it
+    assert d["dropped_share"] == pytest.approx(1 / 3) and d["repeated_share"] == pytest.approx(1 / 3)
+    assert d["monotonicity"] == 1.0
+    assert d["entropy"] == pytest.approx(-(0.8 * np.log(0.8) + 2 * 0.1 * np.log(0.1)), abs=1e-3)
+
+
+def test_monotonicity_counts_backward_jumps():
+    eye = np.eye(4)[::-1]  # peaks at 3, 2, 1, 0: always moving back
+    assert attention_diagnostics(eye)["monotonicity"] == 0.0
+
+
+def test_evaluate_writes_jsonl_buckets_and_summary(tiny_checkpoint, toy_corpus, tmp_path, capsys):
+    assert main(["evaluate", str(tiny_checkpoint), "--test", str(toy_corpus / "test.tsv"),
+                 "--beam", "3", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "chrF" in printed and "by source length" in printed
+    summary, buckets, rows = read_eval(tmp_path)
+    assert {EVAL_FILE, BUCKETS_FILE, SUMMARY_FILE} <= {p.name for p in tmp_path.iterdir()}
+    assert summary["sentences"] == len(rows) == 30 and summary["beam_size"] == 3
+    assert summary["bleu_tokenize"] == "char" and summary["chrf"] > 90
+    assert [b["bucket"] for b in buckets] == ["1-5", "6-10", "11-20", "21-30", "31+"]
+    assert sum(b["n"] for b in buckets) == 30
+    row = rows[0]
+    for key in ("src", "ref", "hyp", "chrf", "src_words", "tgt_words", "attention", "coverage",
+                "dropped_share", "repeated_share", "entropy", "monotonicity"):
+        assert key in row, key
+    attention = np.array(row["attention"])
+    assert attention.shape == (len(row["tgt_tokens"]), len(row["src_tokens"]))
+    np.testing.assert_allclose(attention.sum(1), 1.0, atol=1e-3)
+    np.testing.assert_allclose(row["coverage"], attention.sum(0), atol=1e-3)
+    json.dumps(rows)  # plain JSON all the way down
+
+
+def test_evaluate_fixed_context_model_has_no_attention(tiny_fixed_checkpoint, toy_corpus, tmp_path):
+    main(["evaluate", str(tiny_fixed_checkpoint), "--test", str(toy_corpus / "test.tsv"), "--beam", "1",
+          "--out", str(tmp_path), "--limit", "5"])
+    _, buckets, rows = read_eval(tmp_path)
+    assert len(rows) == 5 and all(r["attention"] is None for r in rows)
+    assert "coverage" not in rows[0]

@@ -1,0 +1,144 @@
+"""Training: a tiny run writes a checkpoint that loads, resume after kill -9 is exact, NaN stops
+the run with the step named, and 2-process DDP matches a single process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import TINY_OVERRIDES
+from seq2seq import load_translator
+from seq2seq.config import load_train_config
+from seq2seq.train import STATE_FILE, TrainingError, make_batches, train
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "seq2seq", "train", *args]
+
+
+def _overrides(corpus: Path, out: Path, name: str, *extra: str) -> list[str]:
+    return [*TINY_OVERRIDES, f"data_dir={corpus}", f"out_dir={out}", f"name={name}", *extra]
+
+
+def _weights(folder: Path) -> dict[str, torch.Tensor]:
+    return torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)["model"]
+
+
+def test_tiny_run_writes_checkpoint_that_loads_and_translates(tiny_checkpoint):
+    translator = load_translator(tiny_checkpoint, device="cpu")
+    result = translator.translate("the user opens the file .")
+    assert result.text == "사용자가 파일을 엽니다."
+    rows = [json.loads(line) for line in (tiny_checkpoint / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [100, 200, 300]
+    assert {"step", "train_loss", "dev_loss", "dev_chrf", "lr", "elapsed_s"} <= set(rows[0])
+    assert rows[-1]["dev_loss"] < rows[0]["dev_loss"]
+
+
+def test_training_overfits_the_toy_corpus(tiny_checkpoint):
+    """The loss falls a lot and the model reproduces its training targets."""
+    rows = [json.loads(line) for line in (tiny_checkpoint / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["train_loss"] < 0.2
+    assert rows[-1]["dev_chrf"] > 90
+
+
+def test_batches_are_length_bucketed_and_cover_every_example():
+    from seq2seq.train import Example
+
+    examples = [Example([5] * n, [6] * (n % 7 + 1)) for n in range(1, 200)]
+    batches = make_batches(examples, batch_tokens=300, seed=3)
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(len(examples)))
+    for batch in batches:
+        longest = max(max(len(examples[i].src), len(examples[i].tgt)) for i in batch)
+        assert longest * len(batch) <= 300 or len(batch) == 1
+    assert make_batches(examples, 300, seed=3) == batches  # deterministic per seed
+
+
+def test_resume_after_kill_continues_from_the_saved_step(toy_corpus, tmp_path):
+    """kill -9 mid-run, then --resume: the run ends where an uninterrupted one ends, same weights."""
+    steps = ["max_steps=400", "eval_every=50"]
+    reference = train(load_train_config(None, _overrides(toy_corpus, tmp_path, "straight", *steps)),
+                      show_progress=False)
+
+    args = _cli(*_overrides(toy_corpus, tmp_path, "killed", *steps))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    state_file = tmp_path / "killed" / "last" / STATE_FILE
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if state_file.is_file():
+            saved = torch.load(state_file, map_location="cpu", weights_only=True)["progress"]["step"]
+            if saved >= 100:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = torch.load(state_file, map_location="cpu", weights_only=True)["progress"]["step"]
+    assert 100 <= killed_at < 400
+    load_translator(tmp_path / "killed" / "last")  # the last good checkpoint still loads
+
+    out = subprocess.run([*args, "--resume"], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "resuming from step" in out.stdout
+    final = torch.load(state_file, map_location="cpu", weights_only=True)
+    assert final["progress"]["step"] == 400
+    expected = _weights(reference / "last")
+    for key, value in _weights(tmp_path / "killed" / "last").items():
+        torch.testing.assert_close(value, expected[key], rtol=1e-4, atol=1e-5)
+
+
+def test_nan_loss_stops_with_the_step_named_and_saves_nothing_broken(toy_corpus, tmp_path, monkeypatch):
+    import seq2seq.train as train_module
+
+    real_loss = train_module.sequence_loss
+    calls = {"n": 0}
+
+    def poisoned(logits, targets, label_smoothing=0.0):
+        loss, tokens = real_loss(logits, targets, label_smoothing)
+        calls["n"] += 1
+        return (loss * float("nan") if calls["n"] == 120 else loss), tokens
+
+    monkeypatch.setattr(train_module, "sequence_loss", poisoned)
+    cfg = load_train_config(None, _overrides(toy_corpus, tmp_path, "nan", "max_steps=300", "eval_every=50"))
+    with pytest.raises(TrainingError, match=r"step \d+"):
+        train(cfg, show_progress=False)
+    last = tmp_path / "nan" / "last"
+    state = torch.load(last / STATE_FILE, map_location="cpu", weights_only=True)
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+    load_translator(last).translate("the user opens the file .")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_process_ddp_matches_single_process(toy_corpus, tmp_path):
+    """torchrun with 2 gloo processes: each rank takes half of every batch; the result matches."""
+    steps = ["max_steps=40", "eval_every=40", "model.dropout=0.0"]
+    single = train(load_train_config(None, _overrides(toy_corpus, tmp_path, "single", *steps)),
+                   show_progress=False)
+    torchrun = Path(sys.executable).with_name("torchrun")
+    cmd = [str(torchrun), "--nproc_per_node=2", "--master_addr=127.0.0.1", f"--master_port={_free_port()}",
+           "-m", "seq2seq", "train", *_overrides(toy_corpus, tmp_path, "ddp", *steps)]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "x2" in out.stdout  # the run reported two processes
+    expected = _weights(single / "last")
+    for key, value in _weights(tmp_path / "ddp" / "last").items():
+        torch.testing.assert_close(value, expected[key], rtol=1e-3, atol=1e-4)
