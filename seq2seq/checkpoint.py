@@ -21,7 +21,11 @@ from .model import Seq2Seq
 from .tokenizer import Tokenizer
 
 MODEL_FILE, CONFIG_FILE, SRC_SPM, TGT_SPM, CARD_FILE = (
-    "model.pt", "config.json", "src.model", "tgt.model", "card.md",
+    "model.pt",
+    "config.json",
+    "src.model",
+    "tgt.model",
+    "card.md",
 )
 REQUIRED_FILES = (MODEL_FILE, CONFIG_FILE, SRC_SPM, TGT_SPM)
 

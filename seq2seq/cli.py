@@ -29,8 +29,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_checkpoint
 
-    evaluate_checkpoint(args.checkpoint, args.test, beam_size=args.beam, out=args.out,
-                        device=args.device, limit=args.limit)
+    evaluate_checkpoint(
+        args.checkpoint, args.test, beam_size=args.beam, out=args.out, device=args.device, limit=args.limit
+    )
     return 0
 
 
@@ -50,12 +51,24 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     translator = load_translator(args.checkpoint, args.device)
     result = translator.translate(args.text, beam_size=args.beam, max_len=args.max_len)
     if args.json:
-        print(json.dumps({
-            "source": result.source, "text": result.text, "src_tokens": result.src_tokens,
-            "tgt_tokens": result.tgt_tokens, "score": result.score, "warnings": result.warnings,
-            "attention": None if result.attention is None else np.round(result.attention.astype(float), 5).tolist(),
-            "nbest": [{"text": c.text, "score": c.score} for c in result.nbest],
-        }, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "source": result.source,
+                    "text": result.text,
+                    "src_tokens": result.src_tokens,
+                    "tgt_tokens": result.tgt_tokens,
+                    "score": result.score,
+                    "warnings": result.warnings,
+                    "attention": None
+                    if result.attention is None
+                    else np.round(result.attention.astype(float), 5).tolist(),
+                    "nbest": [{"text": c.text, "score": c.score} for c in result.nbest],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -91,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("checkpoint")
     ev.add_argument("--test", required=True)
     ev.add_argument("--beam", type=int, default=5)
-    ev.add_argument("--out", default=None, help="folder for eval.jsonl and length buckets (default: checkpoint)")
+    ev.add_argument(
+        "--out", default=None, help="folder for eval.jsonl and length buckets (default: checkpoint)"
+    )
     ev.add_argument("--device", default=None)
     ev.add_argument("--limit", type=int, default=None, help="only the first N pairs")
     ev.set_defaults(func=_cmd_evaluate)

@@ -57,9 +57,7 @@ def _trim(tokens: list[int]) -> tuple[list[int], bool]:
 
 
 @torch.inference_mode()
-def greedy_search(
-    model: Seq2Seq, memory: Memory, max_len: int, alpha: float = 1.0
-) -> list[Hypothesis]:
+def greedy_search(model: Seq2Seq, memory: Memory, max_len: int, alpha: float = 1.0) -> list[Hypothesis]:
     """Batched greedy decoding: y_i = argmax p(y | y_<i, x) until EOS or max_len."""
     batch = memory.mask.size(0)
     state, feed = model.decoder.start(memory)
@@ -95,7 +93,11 @@ def greedy_search(
 
 @torch.inference_mode()
 def beam_search(
-    model: Seq2Seq, memory: Memory, beam_size: int, max_len: int, alpha: float = 1.0,
+    model: Seq2Seq,
+    memory: Memory,
+    beam_size: int,
+    max_len: int,
+    alpha: float = 1.0,
     keep_tree: bool = True,
 ) -> list[BeamResult]:
     """Batched, length-normalised beam search with no Python loop over hypotheses.
@@ -183,8 +185,7 @@ def _tree(history, b: int, src_len: int) -> list[BeamNode]:
             ids[(t, slot)] = len(nodes)
             row = None if attn is None else attn[b, slot, :src_len]
             token = int(tok[b, slot])
-            nodes.append(BeamNode(len(nodes), parent, t, token, float(score[b, slot]), row,
-                                  token == EOS_ID))
+            nodes.append(BeamNode(len(nodes), parent, t, token, float(score[b, slot]), row, token == EOS_ID))
     return nodes
 
 

@@ -93,19 +93,27 @@ def evaluate_checkpoint(
     pairs = read_pairs_tsv(test_tsv)[:limit]
     started = time.perf_counter()
     with tqdm(total=len(pairs), desc="translating", disable=not show_progress) as bar:
-        results = translator.translate_batch([p.source for p in pairs], beam_size=beam_size,
-                                             batch_size=batch_size, progress=bar.update)
+        results = translator.translate_batch(
+            [p.source for p in pairs], beam_size=beam_size, batch_size=batch_size, progress=bar.update
+        )
     seconds = time.perf_counter() - started
     chrf = CHRF()
     rows = []
     for pair, result in zip(pairs, results):
         words = len(pair.source.split())
         row = {
-            "src": pair.source, "ref": pair.target, "hyp": result.text,
+            "src": pair.source,
+            "ref": pair.target,
+            "hyp": result.text,
             "chrf": round(chrf.sentence_score(result.text, [pair.target]).score, 2),
-            "src_words": words, "tgt_words": len(pair.target.split()), "bucket": length_bucket(words),
-            "src_tokens": result.src_tokens, "tgt_tokens": result.tgt_tokens,
-            "attention": None if result.attention is None else np.round(result.attention.astype(np.float64), 4).tolist(),
+            "src_words": words,
+            "tgt_words": len(pair.target.split()),
+            "bucket": length_bucket(words),
+            "src_tokens": result.src_tokens,
+            "tgt_tokens": result.tgt_tokens,
+            "attention": None
+            if result.attention is None
+            else np.round(result.attention.astype(np.float64), 4).tolist(),
         }
         if result.attention is not None:
             row.update(attention_diagnostics(result.attention))
@@ -113,8 +121,11 @@ def evaluate_checkpoint(
     tokenize = bleu_tokenize(target_lang)
     hyps, refs = [r["hyp"] for r in rows], [[r["ref"] for r in rows]]
     summary = {
-        "checkpoint": translator.name, "test_file": str(test_tsv), "sentences": len(rows),
-        "beam_size": beam_size, "bleu_tokenize": tokenize,
+        "checkpoint": translator.name,
+        "test_file": str(test_tsv),
+        "sentences": len(rows),
+        "beam_size": beam_size,
+        "bleu_tokenize": tokenize,
         "chrf": round(CHRF().corpus_score(hyps, refs).score, 2),
         "bleu": round(BLEU(tokenize=tokenize).corpus_score(hyps, refs).score, 2),
         "sentences_per_s": round(len(rows) / max(seconds, 1e-9), 2),
@@ -122,13 +133,16 @@ def evaluate_checkpoint(
     }
     buckets = score_by_length(rows, tokenize)
     folder = Path(out or checkpoint)
-    atomic_write_bytes(folder / EVAL_FILE,
-                       "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))
+    atomic_write_bytes(
+        folder / EVAL_FILE, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    )
     atomic_write_bytes(folder / BUCKETS_FILE, json.dumps(buckets, indent=2).encode("utf-8"))
     atomic_write_bytes(folder / SUMMARY_FILE, json.dumps(summary, indent=2).encode("utf-8"))
     if show_progress:
-        print(f"{translator.name}: chrF {summary['chrf']:.2f}  BLEU ({tokenize}) {summary['bleu']:.2f}  "
-              f"on {len(rows)} sentences, beam {beam_size}, {summary['sentences_per_s']:.1f} sent/s")
+        print(
+            f"{translator.name}: chrF {summary['chrf']:.2f}  BLEU ({tokenize}) {summary['bleu']:.2f}  "
+            f"on {len(rows)} sentences, beam {beam_size}, {summary['sentences_per_s']:.1f} sent/s"
+        )
         print("by source length (words):")
         for b in buckets:
             score = "   -" if b["chrf"] is None else f"chrF {b['chrf']:6.2f}  BLEU {b['bleu']:6.2f}"

@@ -47,9 +47,7 @@ class Encoder(nn.Module):
         self.rnn = rnn(cfg.embed_dim, cfg.hidden_size, batch_first=True, bidirectional=True)
         self.dropout = nn.Dropout(cfg.dropout)
 
-    def forward(
-        self, src: torch.Tensor, lengths: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, src: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.dropout(self.embedding(src))  # (B, Tx, E)
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         output, hidden = self.rnn(packed)
@@ -208,9 +206,7 @@ class Seq2Seq(nn.Module):
         keys = self.decoder.attention.project_keys(annotations)  # once per sentence
         return Memory(annotations, keys, mask, summary)
 
-    def forward(
-        self, src: torch.Tensor, lengths: torch.Tensor, tgt_in: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, src: torch.Tensor, lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits (B, Ty, V) for tgt_in = [BOS, y_1, ..., y_{Ty-1}]."""
         memory = self.encode(src, lengths)
         state, feed = self.decoder.start(memory)

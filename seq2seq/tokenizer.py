@@ -34,9 +34,7 @@ class Tokenizer:
         return cls(path.read_bytes(), str(path))
 
     @classmethod
-    def train(
-        cls, sentences: Iterable[str], vocab_size: int, character_coverage: float = 1.0
-    ) -> Tokenizer:
+    def train(cls, sentences: Iterable[str], vocab_size: int, character_coverage: float = 1.0) -> Tokenizer:
         """Train a unigram model in memory; vocab_size shrinks automatically on tiny corpora."""
         sentences = [s for s in sentences if s.strip()]
         if not sentences:

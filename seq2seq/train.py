@@ -121,8 +121,14 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
     rank, world = _distributed()
     if world > 1 and torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-    device = pick_device(cfg.device) if world == 1 or cfg.device else (
-        torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
+    device = (
+        pick_device(cfg.device)
+        if world == 1 or cfg.device
+        else (
+            torch.device("cuda", torch.cuda.current_device())
+            if torch.cuda.is_available()
+            else torch.device("cpu")
+        )
     )
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -143,14 +149,21 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
             print(f"nothing to resume in {last_dir}; starting fresh")
         src_tok = Tokenizer.train((p.source for p in train_pairs), cfg.src_vocab)
         tgt_tok = Tokenizer.train((p.target for p in train_pairs), cfg.tgt_vocab, 0.9995)
-    model_cfg = dataclasses.replace(
-        cfg.model, src_vocab_size=len(src_tok), tgt_vocab_size=len(tgt_tok)
-    )
+    model_cfg = dataclasses.replace(cfg.model, src_vocab_size=len(src_tok), tgt_vocab_size=len(tgt_tok))
     cfg = dataclasses.replace(cfg, model=model_cfg)
     model = Seq2Seq(model_cfg).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    progress_state = {"step": 0, "epoch": 0, "batch": 0, "best": -1.0, "bad_evals": 0,
-                      "plateau": 0, "lr": cfg.lr, "elapsed": 0.0, "train_tokens": 0}
+    progress_state = {
+        "step": 0,
+        "epoch": 0,
+        "batch": 0,
+        "best": -1.0,
+        "bad_evals": 0,
+        "plateau": 0,
+        "lr": cfg.lr,
+        "elapsed": 0.0,
+        "train_tokens": 0,
+    }
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -176,19 +189,32 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
     }
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        print(f"{meta['parameters']:,} parameters, {len(train_examples):,} training pairs, "
-              f"vocab {len(src_tok)}/{len(tgt_tok)}, device {meta['device']} x{world}")
+        print(
+            f"{meta['parameters']:,} parameters, {len(train_examples):,} training pairs, "
+            f"vocab {len(src_tok)}/{len(tgt_tok)}, device {meta['device']} x{world}"
+        )
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
     def save_last() -> None:
         save_checkpoint(last_dir, model, src_tok, tgt_tok, {**meta, "progress": progress_state})
-        atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                           "progress": dict(progress_state), "rng": torch.get_rng_state()},
-                          last_dir / STATE_FILE)
+        atomic_torch_save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "progress": dict(progress_state),
+                "rng": torch.get_rng_state(),
+            },
+            last_dir / STATE_FILE,
+        )
 
     budget_s = cfg.max_minutes * 60 if cfg.max_minutes else math.inf
-    bar = tqdm(total=cfg.max_steps, initial=progress_state["step"], disable=not (main and show_progress),
-               dynamic_ncols=True, mininterval=2.0)
+    bar = tqdm(
+        total=cfg.max_steps,
+        initial=progress_state["step"],
+        disable=not (main and show_progress),
+        dynamic_ncols=True,
+        mininterval=2.0,
+    )
     start, window_tokens, window_loss, window_start = time.time(), 0, 0.0, time.time()
     elapsed0 = progress_state["elapsed"]
     stop = False
@@ -229,9 +255,12 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
             if main and step % cfg.log_every == 0:
                 rate = window_tokens * world / max(time.time() - window_start, 1e-9)
                 left = budget_s - progress_state["elapsed"]
-                bar.set_postfix(loss=f"{window_loss / max(window_tokens, 1):.3f}", tok_s=f"{rate:,.0f}",
-                                lr=f"{progress_state['lr']:.1e}",
-                                **({"left": f"{left / 60:.0f}m"} if math.isfinite(left) else {}))
+                bar.set_postfix(
+                    loss=f"{window_loss / max(window_tokens, 1):.3f}",
+                    tok_s=f"{rate:,.0f}",
+                    lr=f"{progress_state['lr']:.1e}",
+                    **({"left": f"{left / 60:.0f}m"} if math.isfinite(left) else {}),
+                )
                 window_tokens, window_loss, window_start = 0, 0.0, time.time()
             bar.update(1)
             out_of_time = progress_state["elapsed"] >= budget_s or step >= cfg.max_steps
@@ -239,8 +268,19 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
                 decision = [False, progress_state["lr"]]
                 if main:
                     decision = _evaluate_and_save(
-                        model, cfg, progress_state, dev_examples, chrf_pairs, src_tok, tgt_tok,
-                        device, float(loss_sum.detach()) / max(tokens, 1), save_last, best_dir, meta, run_dir,
+                        model,
+                        cfg,
+                        progress_state,
+                        dev_examples,
+                        chrf_pairs,
+                        src_tok,
+                        tgt_tok,
+                        device,
+                        float(loss_sum.detach()) / max(tokens, 1),
+                        save_last,
+                        best_dir,
+                        meta,
+                        run_dir,
                     )
                 if world > 1:
                     box = [decision]
@@ -257,29 +297,54 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
     bar.close()
     if main:
         save_last()
-        print(f"done at step {progress_state['step']}: best dev chrF {progress_state['best']:.2f}, "
-              f"{progress_state['elapsed'] / 60:.1f} min")
+        print(
+            f"done at step {progress_state['step']}: best dev chrF {progress_state['best']:.2f}, "
+            f"{progress_state['elapsed'] / 60:.1f} min"
+        )
     if world > 1:
         dist.barrier()
     return run_dir
 
 
-def _evaluate_and_save(model, cfg, progress_state, dev_examples, chrf_pairs, src_tok, tgt_tok,
-                       device, train_loss, save_last, best_dir, meta, run_dir) -> list:
+def _evaluate_and_save(
+    model,
+    cfg,
+    progress_state,
+    dev_examples,
+    chrf_pairs,
+    src_tok,
+    tgt_tok,
+    device,
+    train_loss,
+    save_last,
+    best_dir,
+    meta,
+    run_dir,
+) -> list:
     """Dev loss + greedy chrF; saves best/ and last/; returns [stop?, new lr]."""
     loss = dev_loss(model, dev_examples, device, cfg.batch_tokens)
     chrf = dev_chrf(model, chrf_pairs, src_tok, tgt_tok)
-    row = {"step": progress_state["step"], "train_loss": round(train_loss, 4),
-           "dev_loss": round(loss, 4), "dev_chrf": round(chrf, 2), "lr": progress_state["lr"],
-           "elapsed_s": round(progress_state["elapsed"], 1),
-           "train_tokens": progress_state["train_tokens"]}
+    row = {
+        "step": progress_state["step"],
+        "train_loss": round(train_loss, 4),
+        "dev_loss": round(loss, 4),
+        "dev_chrf": round(chrf, 2),
+        "lr": progress_state["lr"],
+        "elapsed_s": round(progress_state["elapsed"], 1),
+        "train_tokens": progress_state["train_tokens"],
+    }
     tqdm.write(json.dumps(row))
     with open(run_dir / METRICS_FILE, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(row) + "\n")
     if chrf > progress_state["best"]:
         progress_state.update(best=chrf, bad_evals=0, plateau=0)
-        save_checkpoint(best_dir, model, src_tok, tgt_tok,
-                        {**meta, "progress": progress_state, "dev": {"chrf": chrf, "loss": loss}})
+        save_checkpoint(
+            best_dir,
+            model,
+            src_tok,
+            tgt_tok,
+            {**meta, "progress": progress_state, "dev": {"chrf": chrf, "loss": loss}},
+        )
     else:
         progress_state["bad_evals"] += 1
         progress_state["plateau"] += 1

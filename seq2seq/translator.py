@@ -75,8 +75,9 @@ def clean_input(text: str) -> tuple[str, list[str]]:
 class TranslationSession:
     """Step API for one sentence: `step(force=None)`, `rewind(i)`, `run()`; pieces or ids for force."""
 
-    def __init__(self, translator: Translator, source: str, src_ids: list[int], warnings: list[str],
-                 memory, top_k: int):
+    def __init__(
+        self, translator: Translator, source: str, src_ids: list[int], warnings: list[str], memory, top_k: int
+    ):
         self.translator = translator
         self.source = source
         self.src_tokens = translator.src_tokenizer.pieces(src_ids)
@@ -164,23 +165,45 @@ class Translator:
         return text, ids + [EOS_ID], warnings
 
     def _candidate(self, hyp: Hypothesis) -> Candidate:
-        return Candidate(self.tgt_tokenizer.decode(hyp.tokens), self.tgt_tokenizer.pieces(hyp.tokens),
-                         hyp.attention, hyp.score, hyp.logprob, hyp.finished)
+        return Candidate(
+            self.tgt_tokenizer.decode(hyp.tokens),
+            self.tgt_tokenizer.pieces(hyp.tokens),
+            hyp.attention,
+            hyp.score,
+            hyp.logprob,
+            hyp.finished,
+        )
 
-    def translate(self, text: str, beam_size: int = 1, max_len: int | None = None,
-                  alpha: float = 1.0) -> Translation:
+    def translate(
+        self, text: str, beam_size: int = 1, max_len: int | None = None, alpha: float = 1.0
+    ) -> Translation:
         return self.translate_batch([text], beam_size, max_len, alpha=alpha, keep_tree=True)[0]
 
-    def translate_batch(self, texts: list[str], beam_size: int = 1, max_len: int | None = None,
-                        batch_size: int = 64, alpha: float = 1.0, keep_tree: bool = False,
-                        progress=None) -> list[Translation]:
+    def translate_batch(
+        self,
+        texts: list[str],
+        beam_size: int = 1,
+        max_len: int | None = None,
+        batch_size: int = 64,
+        alpha: float = 1.0,
+        keep_tree: bool = False,
+        progress=None,
+    ) -> list[Translation]:
         """Batched greedy or beam translation; every text is validated first (ValueError if bad)."""
         if beam_size < 1:
             raise ValueError("beam_size must be at least 1")
         started = time.perf_counter()
         prepared = [self.encode_source(t) for t in texts]
-        results = decode_batches(self.model, [ids for _, ids, _ in prepared], beam_size, max_len,
-                                 batch_size, alpha, keep_tree, progress)
+        results = decode_batches(
+            self.model,
+            [ids for _, ids, _ in prepared],
+            beam_size,
+            max_len,
+            batch_size,
+            alpha,
+            keep_tree,
+            progress,
+        )
         elapsed = (time.perf_counter() - started) * 1000 / max(len(texts), 1)
         out = []
         for (source, ids, warnings), result in zip(prepared, results):
@@ -188,8 +211,20 @@ class Translator:
             best = nbest[0]
             if not best.finished:
                 warnings = warnings + ["the translation hit the length limit before </s>"]
-            out.append(Translation(source, best.text, self.src_tokenizer.pieces(ids), best.tgt_tokens,
-                                   best.attention, best.score, nbest, result.tree, warnings, elapsed))
+            out.append(
+                Translation(
+                    source,
+                    best.text,
+                    self.src_tokenizer.pieces(ids),
+                    best.tgt_tokens,
+                    best.attention,
+                    best.score,
+                    nbest,
+                    result.tree,
+                    warnings,
+                    elapsed,
+                )
+            )
         return out
 
     def start(self, text: str, top_k: int = 5) -> TranslationSession:
@@ -250,5 +285,6 @@ def word_attention(result: Translation | Candidate, src_tokens: list[str] | None
     src_groups, tgt_groups = group_words(src_tokens), group_words(result.tgt_tokens)
     summed = np.stack([result.attention[:, g].sum(axis=1) for g in src_groups], axis=1)
     matrix = np.stack([summed[g].mean(axis=0) for g in tgt_groups], axis=0)
-    return WordAttention([_word(src_tokens, g) for g in src_groups],
-                         [_word(result.tgt_tokens, g) for g in tgt_groups], matrix)
+    return WordAttention(
+        [_word(src_tokens, g) for g in src_groups], [_word(result.tgt_tokens, g) for g in tgt_groups], matrix
+    )

@@ -12,16 +12,44 @@ from pathlib import Path
 
 import pytest
 
-SUBJECTS = {"the user": "사용자가", "the program": "프로그램이", "the dialog": "대화 상자가", "the macro": "매크로가"}
-VERBS = {"opens": "엽니다", "saves": "저장합니다", "closes": "닫습니다", "deletes": "삭제합니다", "prints": "인쇄합니다"}
-OBJECTS = {"the file": "파일을", "the document": "문서를", "the table": "표를", "the chart": "차트를",
-           "the cell": "셀을", "the page": "페이지를"}
+SUBJECTS = {
+    "the user": "사용자가",
+    "the program": "프로그램이",
+    "the dialog": "대화 상자가",
+    "the macro": "매크로가",
+}
+VERBS = {
+    "opens": "엽니다",
+    "saves": "저장합니다",
+    "closes": "닫습니다",
+    "deletes": "삭제합니다",
+    "prints": "인쇄합니다",
+}
+OBJECTS = {
+    "the file": "파일을",
+    "the document": "문서를",
+    "the table": "표를",
+    "the chart": "차트를",
+    "the cell": "셀을",
+    "the page": "페이지를",
+}
 ADVERBS = {"": "", "now": "지금 ", "again": "다시 "}
 
 TINY_OVERRIDES = [
-    "src_vocab=60", "tgt_vocab=60", "model.embed_dim=48", "model.hidden_size=48",
-    "model.attention_dim=48", "model.dropout=0.0", "label_smoothing=0.0", "batch_tokens=400", "lr=0.005",
-    "max_steps=300", "eval_every=100", "eval_sentences=30", "log_every=1000", "threads=1",
+    "src_vocab=60",
+    "tgt_vocab=60",
+    "model.embed_dim=48",
+    "model.hidden_size=48",
+    "model.attention_dim=48",
+    "model.dropout=0.0",
+    "label_smoothing=0.0",
+    "batch_tokens=400",
+    "lr=0.005",
+    "max_steps=300",
+    "eval_every=100",
+    "eval_sentences=30",
+    "log_every=1000",
+    "threads=1",
 ]
 
 
@@ -29,7 +57,10 @@ def toy_pairs() -> list[tuple[str, str]]:
     rows = sorted(
         {
             (f"{s} {v} {o} {a}".strip() + " .", f"{SUBJECTS[s]} {ADVERBS[a]}{OBJECTS[o]} {VERBS[v]}.")
-            for s in SUBJECTS for v in VERBS for o in OBJECTS for a in ADVERBS
+            for s in SUBJECTS
+            for v in VERBS
+            for o in OBJECTS
+            for a in ADVERBS
         }
     )
     random.Random(0).shuffle(rows)
@@ -53,8 +84,9 @@ def train_tiny(corpus: Path, out: Path, name: str, *extra: str) -> Path:
     from seq2seq.config import load_train_config
     from seq2seq.train import train
 
-    cfg = load_train_config(None, [*TINY_OVERRIDES, f"data_dir={corpus}", f"out_dir={out}", f"name={name}",
-                                   *extra])
+    cfg = load_train_config(
+        None, [*TINY_OVERRIDES, f"data_dir={corpus}", f"out_dir={out}", f"name={name}", *extra]
+    )
     return train(cfg, show_progress=False) / "best"
 
 
@@ -85,6 +117,7 @@ def checkpoints_dir(tiny_checkpoint, tiny_fixed_checkpoint, toy_corpus, tmp_path
     root = tmp_path_factory.mktemp("checkpoints")
     for name, source in (("tiny-additive", tiny_checkpoint), ("tiny-fixed", tiny_fixed_checkpoint)):
         shutil.copytree(source, root / name)
-        evaluate_checkpoint(root / name, toy_corpus / "test.tsv", beam_size=2, device="cpu",
-                            show_progress=False)
+        evaluate_checkpoint(
+            root / name, toy_corpus / "test.tsv", beam_size=2, device="cpu", show_progress=False
+        )
     return root

@@ -9,12 +9,28 @@ import pytest
 
 from seq2seq.cli import main
 from seq2seq.evaluate import (
-    BUCKETS_FILE, EVAL_FILE, SUMMARY_FILE, attention_diagnostics, length_bucket, read_eval,
+    BUCKETS_FILE,
+    EVAL_FILE,
+    SUMMARY_FILE,
+    attention_diagnostics,
+    length_bucket,
+    read_eval,
 )
 
 
-@pytest.mark.parametrize(("words", "bucket"), [(1, "1-5"), (5, "1-5"), (6, "6-10"), (20, "11-20"),
-                                               (21, "21-30"), (30, "21-30"), (31, "31+"), (200, "31+")])
+@pytest.mark.parametrize(
+    ("words", "bucket"),
+    [
+        (1, "1-5"),
+        (5, "1-5"),
+        (6, "6-10"),
+        (20, "11-20"),
+        (21, "21-30"),
+        (30, "21-30"),
+        (31, "31+"),
+        (200, "31+"),
+    ],
+)
 def test_length_buckets(words, bucket):
     assert length_bucket(words) == bucket
 
@@ -36,8 +52,21 @@ def test_monotonicity_counts_backward_jumps():
 
 
 def test_evaluate_writes_jsonl_buckets_and_summary(tiny_checkpoint, toy_corpus, tmp_path, capsys):
-    assert main(["evaluate", str(tiny_checkpoint), "--test", str(toy_corpus / "test.tsv"),
-                 "--beam", "3", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(tiny_checkpoint),
+                "--test",
+                str(toy_corpus / "test.tsv"),
+                "--beam",
+                "3",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "chrF" in printed and "by source length" in printed
     summary, buckets, rows = read_eval(tmp_path)
@@ -47,8 +76,20 @@ def test_evaluate_writes_jsonl_buckets_and_summary(tiny_checkpoint, toy_corpus, 
     assert [b["bucket"] for b in buckets] == ["1-5", "6-10", "11-20", "21-30", "31+"]
     assert sum(b["n"] for b in buckets) == 30
     row = rows[0]
-    for key in ("src", "ref", "hyp", "chrf", "src_words", "tgt_words", "attention", "coverage",
-                "dropped_share", "repeated_share", "entropy", "monotonicity"):
+    for key in (
+        "src",
+        "ref",
+        "hyp",
+        "chrf",
+        "src_words",
+        "tgt_words",
+        "attention",
+        "coverage",
+        "dropped_share",
+        "repeated_share",
+        "entropy",
+        "monotonicity",
+    ):
         assert key in row, key
     attention = np.array(row["attention"])
     assert attention.shape == (len(row["tgt_tokens"]), len(row["src_tokens"]))
@@ -58,8 +99,20 @@ def test_evaluate_writes_jsonl_buckets_and_summary(tiny_checkpoint, toy_corpus, 
 
 
 def test_evaluate_fixed_context_model_has_no_attention(tiny_fixed_checkpoint, toy_corpus, tmp_path):
-    main(["evaluate", str(tiny_fixed_checkpoint), "--test", str(toy_corpus / "test.tsv"), "--beam", "1",
-          "--out", str(tmp_path), "--limit", "5"])
+    main(
+        [
+            "evaluate",
+            str(tiny_fixed_checkpoint),
+            "--test",
+            str(toy_corpus / "test.tsv"),
+            "--beam",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--limit",
+            "5",
+        ]
+    )
     _, buckets, rows = read_eval(tmp_path)
     assert len(rows) == 5 and all(r["attention"] is None for r in rows)
     assert "coverage" not in rows[0]

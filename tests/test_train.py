@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import TINY_OVERRIDES
+
 from seq2seq import load_translator
 from seq2seq.config import load_train_config
 from seq2seq.train import STATE_FILE, TrainingError, make_batches, train
@@ -68,8 +68,9 @@ def test_batches_are_length_bucketed_and_cover_every_example():
 def test_resume_after_kill_continues_from_the_saved_step(toy_corpus, tmp_path):
     """kill -9 mid-run, then --resume: the run ends where an uninterrupted one ends, same weights."""
     steps = ["max_steps=400", "eval_every=50"]
-    reference = train(load_train_config(None, _overrides(toy_corpus, tmp_path, "straight", *steps)),
-                      show_progress=False)
+    reference = train(
+        load_train_config(None, _overrides(toy_corpus, tmp_path, "straight", *steps)), show_progress=False
+    )
 
     args = _cli(*_overrides(toy_corpus, tmp_path, "killed", *steps))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -89,8 +90,7 @@ def test_resume_after_kill_continues_from_the_saved_step(toy_corpus, tmp_path):
     assert 100 <= killed_at < 400
     load_translator(tmp_path / "killed" / "last")  # the last good checkpoint still loads
 
-    out = subprocess.run([*args, "--resume"], cwd=REPO, env=env, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([*args, "--resume"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "resuming from step" in out.stdout
     final = torch.load(state_file, map_location="cpu", weights_only=True)
@@ -130,11 +130,20 @@ def _free_port() -> int:
 def test_two_process_ddp_matches_single_process(toy_corpus, tmp_path):
     """torchrun with 2 gloo processes: each rank takes half of every batch; the result matches."""
     steps = ["max_steps=40", "eval_every=40", "model.dropout=0.0"]
-    single = train(load_train_config(None, _overrides(toy_corpus, tmp_path, "single", *steps)),
-                   show_progress=False)
+    single = train(
+        load_train_config(None, _overrides(toy_corpus, tmp_path, "single", *steps)), show_progress=False
+    )
     torchrun = Path(sys.executable).with_name("torchrun")
-    cmd = [str(torchrun), "--nproc_per_node=2", "--master_addr=127.0.0.1", f"--master_port={_free_port()}",
-           "-m", "seq2seq", "train", *_overrides(toy_corpus, tmp_path, "ddp", *steps)]
+    cmd = [
+        str(torchrun),
+        "--nproc_per_node=2",
+        "--master_addr=127.0.0.1",
+        f"--master_port={_free_port()}",
+        "-m",
+        "seq2seq",
+        "train",
+        *_overrides(toy_corpus, tmp_path, "ddp", *steps),
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]

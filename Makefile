@@ -1,0 +1,33 @@
+# One place for the commands the README promises. `make app` and `make test` work on a fresh machine.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: app test lint bench browser-deps
+
+$(BIN)/streamlit: requirements.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements.txt
+	@touch $@
+
+$(BIN)/pytest: requirements-dev.txt requirements.txt $(BIN)/streamlit
+	$(BIN)/pip install -q -r requirements-dev.txt
+	@touch $@
+
+app: $(BIN)/streamlit  ## start the app on the shipped checkpoint, on http://127.0.0.1:8501
+	$(BIN)/streamlit run app.py
+
+browser-deps:  ## Debian Chromium + a Korean font for the real-browser tests (never `playwright install`)
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi nanum || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-nanum)
+
+test: $(BIN)/pytest browser-deps  ## the whole suite: library, training, app (AppTest) and browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/pytest
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: $(BIN)/streamlit
+	$(BIN)/python -m bench
