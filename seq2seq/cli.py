@@ -35,6 +35,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .card import export_checkpoint
+
+    export_checkpoint(args.run_checkpoint, args.dest, args.test, beam_size=args.beam, data_md=args.data_md)
+    return 0
+
+
 def attention_table(src_tokens: list[str], tgt_tokens: list[str], attention: np.ndarray) -> str:
     """α as aligned text: one row per target token, one column per source token (percent)."""
     width = max(5, *(len(t) for t in src_tokens))
@@ -110,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", default=None)
     ev.add_argument("--limit", type=int, default=None, help="only the first N pairs")
     ev.set_defaults(func=_cmd_evaluate)
+
+    ex = sub.add_parser("export", help="ship a run's best checkpoint: eval files, test split, card.md")
+    ex.add_argument("run_checkpoint", help="e.g. runs/enko-additive/best")
+    ex.add_argument("dest", help="e.g. checkpoints/enko-additive")
+    ex.add_argument("--test", required=True)
+    ex.add_argument("--beam", type=int, default=5)
+    ex.add_argument("--data-md", default=None, help="the corpus card (data/enko/DATA.md)")
+    ex.set_defaults(func=_cmd_export)
 
     tl = sub.add_parser("translate", help="translate one sentence")
     tl.add_argument("checkpoint")

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import math
 import os
+import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,20 @@ from .tokenizer import BOS_ID, EOS_ID, Tokenizer
 
 STATE_FILE = "train_state.pt"
 METRICS_FILE = "metrics.jsonl"
+
+
+def hardware() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU: {cpu}, {torch.get_num_threads()} threads available"
 
 
 class TrainingError(RuntimeError):
@@ -186,6 +201,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
         "train_pairs": len(train_examples),
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
         "world_size": world,
+        "hardware": hardware(),
     }
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
