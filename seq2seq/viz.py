@@ -63,9 +63,7 @@ def _token_axis(
     }
 
 
-def _style(
-    fig: go.Figure, kind: str, title: str | None, height: int | None = None, **meta: Any
-) -> go.Figure:
+def _style(fig: go.Figure, kind: str, title: str | None, height: int | None = None, **meta: Any) -> go.Figure:
     """One look for every figure; `meta.figure` says what the figure is for tests and the app."""
     fig.update_layout(
         template=TEMPLATE,
@@ -79,9 +77,7 @@ def _style(
     return fig
 
 
-def _message(
-    kind: str, text: str, title: str | None = None, height: int = 200
-) -> go.Figure:
+def _message(kind: str, text: str, title: str | None = None, height: int = 200) -> go.Figure:
     """An empty figure that says why there is nothing to draw, instead of a blank box."""
     fig = go.Figure()
     fig.add_annotation(
@@ -98,13 +94,9 @@ def _message(
     return _style(fig, kind, title, height, empty=True)
 
 
-def _check_length(
-    name: str, values: Sequence | np.ndarray, tokens: Sequence[str]
-) -> None:
+def _check_length(name: str, values: Sequence | np.ndarray, tokens: Sequence[str]) -> None:
     if len(values) != len(tokens):
-        raise ValueError(
-            f"{name} has {len(values)} values but there are {len(tokens)} source tokens"
-        )
+        raise ValueError(f"{name} has {len(values)} values but there are {len(tokens)} source tokens")
 
 
 def _frame(
@@ -162,9 +154,7 @@ def attention_heatmap(
             colorbar={"title": {"text": "α"}, "thickness": 12},
         )
     )
-    fig.update_xaxes(
-        **_token_axis(src_tokens, flagged), title_text="source j", showgrid=False
-    )
+    fig.update_xaxes(**_token_axis(src_tokens, flagged), title_text="source j", showgrid=False)
     fig.update_yaxes(
         **_token_axis(tgt_tokens, vertical=True),
         title_text="target i",
@@ -239,11 +229,8 @@ def step_bars(
             name=f"{name}_ij",
             row=row,
             col=1,
-            marker_color=[
-                BAR_COLOUR if v >= 0 else FLAG_COLOUR for v in values
-            ],  # e can be < 0
-            hovertemplate=f"source: %{{customdata}}<br>{name} = %{{y:.3f}}"
-            + NO_HOVER_BOX,
+            marker_color=[BAR_COLOUR if v >= 0 else FLAG_COLOUR for v in values],  # e can be < 0
+            hovertemplate=f"source: %{{customdata}}<br>{name} = %{{y:.3f}}" + NO_HOVER_BOX,
         )
     fig.update_xaxes(**_token_axis(src_tokens))
     fig.update_xaxes(showticklabels=True, row=2, col=1)
@@ -272,9 +259,7 @@ def context_strip(context: np.ndarray, *, title: str | None = None) -> go.Figure
     return _style(fig, "context_strip", title, 150 if title else 120)
 
 
-def topk_bar(
-    pieces: list[str], probs: list[float], *, chosen: str | None = None
-) -> go.Figure:
+def topk_bar(pieces: list[str], probs: list[float], *, chosen: str | None = None) -> go.Figure:
     """p(y_i | y_<i, x) for the k likeliest tokens, most likely on top; the taken (or forced) token stands out."""
     if len(pieces) != len(probs):
         raise ValueError(f"{len(pieces)} pieces but {len(probs)} probabilities")
@@ -288,9 +273,7 @@ def topk_bar(
             customdata=[_escape(p) for p in pieces],
             text=[f"{p:.3f}" for p in probs],
             textposition="outside",
-            marker_color=[
-                HIGHLIGHT_COLOUR if p == chosen else BAR_COLOUR for p in pieces
-            ],
+            marker_color=[HIGHLIGHT_COLOUR if p == chosen else BAR_COLOUR for p in pieces],
             hovertemplate="%{customdata}<br>p = %{x:.3f}" + NO_HOVER_BOX,
         )
     )
@@ -324,9 +307,7 @@ def path_to(nodes: Sequence[TreeNode], node_id: int) -> list[int]:
     path = []
     while node_id != -1:
         if node_id not in by_id or len(path) > len(nodes):
-            raise ValueError(
-                f"node {node_id} is not in the tree (or the tree has a cycle)"
-            )
+            raise ValueError(f"node {node_id} is not in the tree (or the tree has a cycle)")
         path.append(node_id)
         node_id = by_id[node_id].parent
     return path[::-1]
@@ -345,9 +326,7 @@ def _tree_positions(nodes: Sequence[TreeNode]) -> dict[int, float]:
     return y
 
 
-def _edges(
-    nodes: Sequence[TreeNode], y: dict[int, float], keep: Callable[[int], bool]
-) -> tuple[list, list]:
+def _edges(nodes: Sequence[TreeNode], y: dict[int, float], keep: Callable[[int], bool]) -> tuple[list, list]:
     """Parent→child segments for the nodes `keep` accepts, None-separated for one line trace."""
     xs, ys = [], []
     for n in nodes:
@@ -369,15 +348,9 @@ def beam_tree(
     if len(tgt_pieces) != len(nodes):
         raise ValueError(f"{len(nodes)} nodes but {len(tgt_pieces)} pieces")
     if not nodes:
-        return _message(
-            "beam_tree", "The beam search tree is empty.", "Beam search tree"
-        )
+        return _message("beam_tree", "The beam search tree is empty.", "Beam search tree")
     y = _tree_positions(nodes)
-    kept = (
-        {i for path in nbest_paths for i in path}
-        if nbest_paths is not None
-        else {n.id for n in nodes}
-    )
+    kept = {i for path in nbest_paths for i in path} if nbest_paths is not None else {n.id for n in nodes}
     selected = set(selected_path or [])
     fig = go.Figure()
     for keep, colour, width, name in (
@@ -430,9 +403,7 @@ def beam_tree(
             "opacity": [1.0 if o else 0.3 for o in on],
             "symbol": ["square" if n.finished else "circle" for n in nodes],
             "line": {
-                "color": [
-                    HIGHLIGHT_COLOUR if n.id in selected else "#ffffff" for n in nodes
-                ],
+                "color": [HIGHLIGHT_COLOUR if n.id in selected else "#ffffff" for n in nodes],
                 "width": [3 if n.id in selected else 1 for n in nodes],
             },
         },
@@ -459,9 +430,7 @@ def beam_tree(
 METRIC_LABELS = {"chrf": "chrF", "bleu": "BLEU"}
 
 
-def length_curve(
-    buckets_by_model: dict[str, list[dict]], *, metric: str = "chrf"
-) -> go.Figure:
+def length_curve(buckets_by_model: dict[str, list[dict]], *, metric: str = "chrf") -> go.Figure:
     """Lecture point 4 in data: score per source-length bucket, one bar group per model."""
     label = METRIC_LABELS.get(metric, metric)
     title = f"{label} by source length (words)"
@@ -494,9 +463,7 @@ def length_curve(
 def training_curves(rows: list[dict]) -> go.Figure:
     """metrics.jsonl drawn: train and dev loss above, dev chrF below, both against the optimiser step."""
     title = "Training curves"
-    rows = sorted(
-        (r for r in rows if r.get("step") is not None), key=lambda r: r["step"]
-    )
+    rows = sorted((r for r in rows if r.get("step") is not None), key=lambda r: r["step"])
     if not rows:
         return _message("training_curves", "No training metrics yet.", title)
     fig = make_subplots(
@@ -538,9 +505,7 @@ def coverage_bars(
     """Σ_i α_ij per source token: below `low` the token was likely dropped, above `high` likely repeated."""
     _check_length("coverage", coverage, src_tokens)
     coverage = [float(c) for c in coverage]
-    status = [
-        "dropped?" if c < low else "repeated?" if c > high else "" for c in coverage
-    ]
+    status = ["dropped?" if c < low else "repeated?" if c > high else "" for c in coverage]
     flagged = [j for j, s in enumerate(status) if s]
     fig = go.Figure(
         go.Bar(

@@ -1,0 +1,221 @@
+"""Figure builders: values read back from the Plotly spec, tokens kept apart and escaped, trees faded right."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from seq2seq import viz
+
+SRC = ["▁open", "▁the", "▁file", "▁the", "</s>"]  # "▁the" twice: must stay two columns
+TGT = ["파일", "을", "▁열", "<unk>"]
+
+
+def attention() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    raw = rng.random((len(TGT), len(SRC)))
+    return raw / raw.sum(axis=1, keepdims=True)  # (Ty, Tx), rows sum to 1
+
+
+def trace_of(fig: go.Figure, kind: str):
+    return next(t for t in fig.data if t.type == kind)
+
+
+def serialisable(fig: go.Figure) -> dict:
+    return json.loads(fig.to_json())
+
+
+@dataclass
+class Node:
+    id: int
+    parent: int
+    step: int
+    token: int
+    logprob: float
+    finished: bool
+
+
+# root -> 0 "파일" -> 2 "을" -> 4 "</s>"   (n-best)
+#      -> 1 "문서" -> 3 "를"               (pruned)
+TREE = [
+    Node(0, -1, 0, 10, -0.2, False),
+    Node(1, -1, 0, 11, -1.5, False),
+    Node(2, 0, 1, 12, -0.4, False),
+    Node(3, 1, 1, 13, -2.0, False),
+    Node(4, 2, 2, 2, -0.6, True),
+]
+PIECES = ["파일", "문서", "을", "를", "</s>"]
+
+
+def test_heatmap_values_axes_and_hover():
+    alpha = attention()
+    fig = viz.attention_heatmap(alpha, SRC, TGT)
+    heat = trace_of(fig, "heatmap")
+    np.testing.assert_allclose(np.asarray(heat.z), alpha)
+    assert (heat.zmin, heat.zmax) == (0, 1)
+    assert fig.layout.xaxis.tickvals == tuple(range(len(SRC)))  # duplicates keep their own column
+    assert fig.layout.yaxis.tickvals == tuple(range(len(TGT)))
+    assert fig.layout.yaxis.autorange == "reversed"  # first target token on top
+    assert "α" in heat.hovertemplate and "%{z" in heat.hovertemplate
+    assert list(heat.customdata[0][2]) == ["▁file", "파일"]
+    assert fig.layout.meta["figure"] == "attention_heatmap"
+    serialisable(fig)
+
+
+def test_heatmap_escapes_tokens():
+    fig = viz.attention_heatmap(np.full((1, 3), 1 / 3), ["<script>", "<b>x</b>", "a&b"], ["</s>"])
+    assert fig.layout.xaxis.ticktext == (
+        "&lt;script&gt;",
+        "&lt;b&gt;x&lt;/b&gt;",
+        "a&amp;b",
+    )
+    assert fig.layout.yaxis.ticktext == ("&lt;/s&gt;",)
+    text = fig.to_json()
+    assert "<script>" not in text and "<b>x" not in text and "</s>" not in text
+
+
+def test_heatmap_highlight_flags_and_shape_check():
+    plain = viz.attention_heatmap(attention(), SRC, TGT)
+    fig = viz.attention_heatmap(attention(), SRC, TGT, highlight_row=2, flagged_src=[1, 99])
+    assert len(plain.layout.shapes) == 0
+    row = next(s for s in fig.layout.shapes if s.name == "highlight")
+    assert (row.y0, row.y1) == (1.5, 2.5)
+    assert [s.x0 for s in fig.layout.shapes if s.name == "flagged"] == [0.5]  # 99 is out of range: ignored
+    assert "color" in fig.layout.xaxis.ticktext[1] and "color" not in fig.layout.xaxis.ticktext[0]
+    assert fig.layout.height > viz.attention_heatmap(attention()[:1], SRC, TGT[:1]).layout.height
+    with pytest.raises(ValueError, match="shape"):
+        viz.attention_heatmap(attention().T, SRC, TGT)
+
+
+def test_step_bars_values_and_fixed_context():
+    energies, weights = (
+        np.array([1.0, -2.0, 0.5, 0.0, 3.0]),
+        np.array([0.1, 0.0, 0.2, 0.1, 0.6]),
+    )
+    fig = viz.step_bars(energies, weights, SRC)
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert len(bars) == 2
+    np.testing.assert_allclose(np.asarray(bars[0].y), energies)
+    np.testing.assert_allclose(np.asarray(bars[1].y), weights)
+    assert list(bars[0].customdata) == SRC[:4] + ["&lt;/s&gt;"]
+    titles = [a.text for a in fig.layout.annotations]
+    assert any("e_ij" in t for t in titles) and any("softmax" in t for t in titles)
+    serialisable(fig)
+
+    empty = viz.step_bars(None, None, SRC)
+    assert not empty.data and "No attention" in empty.layout.annotations[0].text
+    serialisable(empty)
+    with pytest.raises(ValueError):
+        viz.step_bars(energies[:3], weights, SRC)
+
+
+def test_context_strip_and_topk():
+    context = np.array([-1.0, 0.0, 2.5])
+    strip = viz.context_strip(context)
+    np.testing.assert_allclose(np.asarray(strip.data[0].z), [context])
+    assert strip.data[0].zmid == 0 and strip.layout.height <= 150
+    serialisable(strip)
+
+    top = viz.topk_bar(["을", "<unk>", "를"], [0.2, 0.1, 0.7], chosen="을")
+    bar = top.data[0]
+    np.testing.assert_allclose(np.asarray(bar.x), [0.7, 0.2, 0.1])  # most likely first = top
+    assert top.layout.yaxis.ticktext == ("를", "을", "&lt;unk&gt;")
+    colours = list(bar.marker.color)
+    assert colours[1] != colours[0] == colours[2]  # the chosen one stands out
+    serialisable(top)
+
+
+def test_path_to():
+    assert viz.path_to(TREE, 4) == [0, 2, 4]
+    assert viz.path_to(TREE, 1) == [1]
+    with pytest.raises(ValueError):
+        viz.path_to(TREE, 42)
+
+
+def test_beam_tree_fades_pruned_and_marks_selected():
+    best = viz.path_to(TREE, 4)
+    fig = viz.beam_tree(TREE, PIECES, selected_path=best, nbest_paths=[best])
+    nodes = next(t for t in fig.data if t.name == "nodes")
+    opacity = list(nodes.marker.opacity)
+    assert [opacity[i] for i in best] == [1.0] * 3
+    assert opacity[1] < 0.5 and opacity[3] < 0.5
+    widths = list(nodes.marker.line.width)
+    assert widths[4] > widths[1]
+    symbols = list(nodes.marker.symbol)
+    assert symbols[4] != symbols[0]  # finished gets its own symbol
+    assert list(nodes.text)[4] == "&lt;/s&gt;"
+    assert list(nodes.x) == [0, 0, 1, 1, 2]
+    assert "log p" in nodes.hovertemplate
+    assert "<s>" not in fig.to_json()
+
+    unfaded = next(t for t in viz.beam_tree(TREE, PIECES).data if t.name == "nodes")
+    assert set(unfaded.marker.opacity) == {1.0}  # no n-best given: nothing is called pruned
+    with pytest.raises(ValueError):
+        viz.beam_tree(TREE, PIECES[:2])
+
+
+def test_length_curve_skips_none_and_keeps_order():
+    buckets = {
+        "attention": [
+            {"bucket": "1-5", "n": 10, "chrf": 60.0, "bleu": 30.0},
+            {"bucket": "6-10", "n": 8, "chrf": 55.0, "bleu": None},
+            {"bucket": "31+", "n": 0, "chrf": None, "bleu": None},
+        ],
+        "fixed": [
+            {"bucket": "1-5", "n": 10, "chrf": 50.0, "bleu": 20.0},
+            {"bucket": "6-10", "n": 8, "chrf": 35.0, "bleu": 10.0},
+            {"bucket": "31+", "n": 0, "chrf": None, "bleu": None},
+        ],
+    }
+    fig = viz.length_curve(buckets)
+    assert [t.name for t in fig.data] == ["attention", "fixed"]
+    assert list(fig.data[0].x) == ["1-5", "6-10"] and list(fig.data[0].y) == [
+        60.0,
+        55.0,
+    ]
+    assert list(fig.data[0].customdata) == [10, 8]
+    assert fig.layout.xaxis.categoryarray == ("1-5", "6-10", "31+")
+    assert list(viz.length_curve(buckets, metric="bleu").data[0].x) == ["1-5"]
+    serialisable(fig)
+    assert viz.length_curve({}).layout.meta["empty"]
+
+
+def test_training_curves():
+    rows = [
+        {
+            "step": 200,
+            "train_loss": 3.0,
+            "dev_loss": 3.2,
+            "dev_chrf": 20.0,
+            "lr": 1e-3,
+            "elapsed_s": 60.0,
+        },
+        {
+            "step": 100,
+            "train_loss": 4.0,
+            "dev_loss": 4.1,
+            "dev_chrf": 10.0,
+            "lr": 1e-3,
+            "elapsed_s": 30.0,
+        },
+    ]
+    fig = viz.training_curves(rows)
+    chrf = next(t for t in fig.data if t.name == "dev chrF")
+    assert list(chrf.x) == [100, 200] and list(chrf.y) == [10.0, 20.0]
+    assert {t.name for t in fig.data} == {"train loss", "dev loss", "dev chrF"}
+    serialisable(fig)
+    assert viz.training_curves([]).layout.meta["empty"]
+
+
+def test_coverage_bars_flags_outside_thresholds():
+    fig = viz.coverage_bars([0.1, 1.0, 2.5, 1.0, 0.9], SRC)
+    colours = list(fig.data[0].marker.color)
+    assert colours[0] == colours[2] != colours[1]
+    assert fig.layout.meta["flagged_src"] == [0, 2]
+    assert {s.y0 for s in fig.layout.shapes} == {0.3, 2.0}
+    assert all(s.line.dash == "dash" for s in fig.layout.shapes)
+    serialisable(fig)
