@@ -24,7 +24,7 @@ from pathlib import Path
 HELP_PREFIX = "usr/share/libreoffice/help/"
 MO_PREFIX = "usr/lib/libreoffice/program/resource/"
 LICENCE = "MPL-2.0"
-ATTRIBUTION = "The LibreOffice Documentation Foundation / LibreOffice contributors"
+ATTRIBUTION = "The Document Foundation and LibreOffice contributors"
 MAX_CHARS = 600
 MAX_RATIO = 2.0  # target/source characters, for sources of 40+ characters
 

@@ -396,7 +396,7 @@ def test_build_libreoffice_corpus_from_debs(fake_debs: Path, tmp_path: Path) -> 
     md = (out / "DATA.md").read_text(encoding="utf-8")
     for needle in (
         "MPL-2.0",
-        "The LibreOffice Documentation Foundation",
+        "The Document Foundation",
         "libreoffice-l10n-ko",
         "4:7.4.7-1",
     ):
