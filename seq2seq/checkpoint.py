@@ -133,9 +133,12 @@ def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> L
         state = torch.load(folder / MODEL_FILE, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated zip, pickled object refused by weights_only, ...
         raise CheckpointError(f"{folder / MODEL_FILE}: cannot be read ({exc})") from exc
-    if not isinstance(state, dict):
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{folder / MODEL_FILE}: is not a state_dict")
-    model = Seq2Seq(model_cfg)
+    try:
+        model = Seq2Seq(model_cfg)
+    except (TypeError, ValueError, RuntimeError) as exc:  # e.g. hidden_size "big" or -3
+        raise CheckpointError(f"{folder / CONFIG_FILE}: bad model config ({exc})") from exc
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     try:
         model.load_state_dict(state)

@@ -142,5 +142,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())  # one line, even when torch's message spans many
+        print(f"error: {message}", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ import torch
 
 from .checkpoint import CARD_FILE, LoadedCheckpoint, load_checkpoint
 from .decoding import BeamNode, Hypothesis, Step, StepSession, decode_batches, max_output_length, pad_batch
-from .tokenizer import EOS, EOS_ID, Tokenizer
+from .tokenizer import EOS, EOS_ID, UNK_ID, Tokenizer
 from .train import pick_device
 
 MAX_INPUT_CHARS = 2_000  # longer text is cut before tokenising, with a warning
@@ -50,8 +50,9 @@ def clean_input(text: str) -> tuple[str, list[str]]:
     if not isinstance(text, str):
         raise ValueError(f"input must be text, not {type(text).__name__}")
     warnings = []
-    if len(text) > MAX_INPUT_CHARS * 4:
-        text = text[: MAX_INPUT_CHARS * 4]
+    original_length = len(text)
+    if original_length > MAX_INPUT_CHARS * 4:
+        text = text[: MAX_INPUT_CHARS * 4]  # bound the work below; the warning reports the full length
     text = unicodedata.normalize("NFC", text)
     kept = []
     for ch in text:
@@ -67,7 +68,8 @@ def clean_input(text: str) -> tuple[str, list[str]]:
         raise ValueError("input is empty: type a sentence to translate")
     if len(text) > MAX_INPUT_CHARS:
         cut = text[:MAX_INPUT_CHARS].rsplit(" ", 1)[0] or text[:MAX_INPUT_CHARS]
-        warnings.append(f"input was {len(text):,} characters; only the first {len(cut):,} were translated")
+        length = original_length if original_length > MAX_INPUT_CHARS * 4 else len(text)
+        warnings.append(f"input was {length:,} characters; only the first {len(cut):,} were translated")
         text = cut
     return text, warnings
 
@@ -120,7 +122,7 @@ class TranslationSession:
             if index != tok.sp.unk_id() or candidate == "<unk>":
                 return index
         ids = tok.encode(token)
-        if not ids:
+        if not ids or UNK_ID in ids:  # forcing <unk> or a bare "▁" in its place would mislead
             raise ValueError(f"{token!r} is not in the target vocabulary")
         return ids[0]  # its first piece: decoding goes on from there
 
