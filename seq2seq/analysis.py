@@ -39,9 +39,7 @@ from .translator import (
 MAX_UPLOAD_BYTES = 2_000_000
 MAX_UPLOAD_LINES = 2_000
 LOW_CHRF = 30.0  # a sentence scoring below this is flagged "low chrF"
-NON_MONOTONE_BELOW = (
-    0.5  # share of forward attention peaks below which word order looks scrambled
-)
+NON_MONOTONE_BELOW = 0.5  # share of forward attention peaks below which word order looks scrambled
 
 
 # --------------------------------------------------------------------------- escaping
@@ -65,10 +63,7 @@ def markdown_text(text: str) -> str:
 def html_text(text: str) -> str:
     """User text for an HTML snippet shown by st.markdown: HTML-escaped, and ASCII punctuation written as
     numeric entities so the markdown pass (emphasis, `$` math, `:colour[...]`) cannot read it either."""
-    return "".join(
-        ch if ch.isalnum() or ch == " " or ord(ch) > 127 else f"&#{ord(ch)};"
-        for ch in str(text)
-    )
+    return "".join(ch if ch.isalnum() or ch == " " or ord(ch) > 127 else f"&#{ord(ch)};" for ch in str(text))
 
 
 # --------------------------------------------------------------------------- ref vs hyp diff
@@ -85,9 +80,7 @@ def diff(ref: str, hyp: str, level: str = "word") -> list[DiffPiece]:
     a, b = (ref.split(), hyp.split()) if level == "word" else (list(ref), list(hyp))
     sep = " " if level == "word" else ""
     pieces: list[DiffPiece] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(
-        None, a, b, autojunk=False
-    ).get_opcodes():
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
             pieces.append(DiffPiece("equal", sep.join(a[i1:i2])))
             continue
@@ -110,9 +103,7 @@ def diff_html(pieces: Sequence[DiffPiece], level: str = "word") -> str:
     }
     sep = " " if level == "word" else ""
     spans = [
-        f'<span style="{style[p.op]}">{html_text(p.text)}</span>'
-        if style[p.op]
-        else html_text(p.text)
+        f'<span style="{style[p.op]}">{html_text(p.text)}</span>' if style[p.op] else html_text(p.text)
         for p in pieces
     ]
     return f'<div style="line-height:1.9;font-size:1.05rem;">{sep.join(spans)}</div>'
@@ -131,9 +122,7 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def attention_csv(
-    src_tokens: Sequence[str], tgt_tokens: Sequence[str], attention: np.ndarray
-) -> str:
+def attention_csv(src_tokens: Sequence[str], tgt_tokens: Sequence[str], attention: np.ndarray) -> str:
     """α as a matrix: one row per target token, one column per source token, first cell 'target \\ source'."""
     attention = _check_attention(attention, src_tokens, tgt_tokens)
     out = io.StringIO()
@@ -190,21 +179,15 @@ def step_equations(step: Step, src_tokens: Sequence[str], k: int = 3) -> list[st
     Indices count from 1, as on the slides: i is the decoder step and j the source position.
     """
     if step.energies is None or step.weights is None:
-        raise ValueError(
-            "this model has no attention: c is the same fixed vector at every step"
-        )
+        raise ValueError("this model has no attention: c is the same fixed vector at every step")
     energies = np.asarray(step.energies, dtype=np.float64)  # (Tx,)
     weights = np.asarray(step.weights, dtype=np.float64)  # (Tx,)
     i = step.index + 1
     top = [int(j) for j in np.argsort(-weights)[: min(k, len(weights))]]
-    shift = (
-        energies.max()
-    )  # exp(e - max) / Σ exp(e - max): the same ratio, without overflow
+    shift = energies.max()  # exp(e - max) / Σ exp(e - max): the same ratio, without overflow
     denominator = float(np.exp(energies - shift).sum()) * math.exp(shift)
     token = {j: rf"\text{{{latex_text(src_tokens[j])}}}" for j in top}
-    energy_terms = r",\quad ".join(
-        rf"e_{{{i},{j + 1}}} = {_num(energies[j])}\ ({token[j]})" for j in top
-    )
+    energy_terms = r",\quad ".join(rf"e_{{{i},{j + 1}}} = {_num(energies[j])}\ ({token[j]})" for j in top)
     best = top[0]
     lines = [
         rf"e_{{{i},j}} = v^\top \tanh(W s_{{{i - 1}}} + U h_j):\qquad " + energy_terms,
@@ -228,9 +211,7 @@ def step_equations(step: Step, src_tokens: Sequence[str], k: int = 3) -> list[st
 def top_sources(step: Step, src_tokens: Sequence[str], k: int = 3) -> pd.DataFrame:
     """The k most-attended source tokens at this step with e_ij, exp(e_ij) and α_ij, as a small table."""
     if step.energies is None or step.weights is None:
-        raise ValueError(
-            "this model has no attention: c is the same fixed vector at every step"
-        )
+        raise ValueError("this model has no attention: c is the same fixed vector at every step")
     weights = np.asarray(step.weights, dtype=np.float64)
     energies = np.asarray(step.energies, dtype=np.float64)
     top = np.argsort(-weights)[: min(k, len(weights))]
@@ -283,9 +264,7 @@ def nbest_nodes(
     """The tree node where each n-best hypothesis ends (None if it is not in the tree), matched by tokens."""
     paths: dict[int, tuple[str, ...]] = {}
     ends: dict[tuple[str, ...], int] = {}
-    for node, piece in zip(
-        nodes, node_pieces
-    ):  # nodes come step by step: a parent before its children
+    for node, piece in zip(nodes, node_pieces):  # nodes come step by step: a parent before its children
         paths[node.id] = (*paths.get(node.parent, ()), piece)
         ends.setdefault(paths[node.id], node.id)
     return [ends.get(tuple(c.tgt_tokens)) for c in candidates]
@@ -330,22 +309,16 @@ def force_at(
     """
     token_id = session.token_id(token)
     if not 0 <= index <= len(session.steps):
-        raise ValueError(
-            f"can force at steps 1..{len(session.steps) + 1}, not {index + 1}"
-        )
+        raise ValueError(f"can force at steps 1..{len(session.steps) + 1}, not {index + 1}")
     session.rewind(index)
     session.run(max_len)
     original = snapshot(session)
-    original_token = (
-        original.tgt_tokens[index] if index < len(original.tgt_tokens) else ""
-    )
+    original_token = original.tgt_tokens[index] if index < len(original.tgt_tokens) else ""
     session.rewind(index)
     session.step(force=token_id)
     session.run(max_len)
     forced = snapshot(session)
-    return WhatIf(
-        index, original_token, session.pieces([token_id])[0], original, forced
-    )
+    return WhatIf(index, original_token, session.pieces([token_id])[0], original, forced)
 
 
 # --------------------------------------------------------------------------- error analysis
@@ -473,9 +446,7 @@ def read_upload(
     if not isinstance(data, (bytes, bytearray)):
         raise CorpusError("the upload must be bytes")
     if len(data) > max_bytes:
-        raise CorpusError(
-            f"the file is {len(data):,} bytes; the limit is {max_bytes:,} bytes"
-        )
+        raise CorpusError(f"the file is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
     if b"\x00" in data[:8192] or data[:4] in (
         b"PK\x03\x04",
         b"%PDF",
@@ -490,12 +461,8 @@ def read_upload(
     if lines > max_lines:
         problems.append(f"only the first {max_lines:,} of {lines:,} lines were read")
     if not pairs:
-        shown = "; ".join(problems[:5]) + (
-            f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        )
-        raise CorpusError(
-            f"no usable line (English<TAB>Korean per line, UTF-8): {shown}"
-        )
+        shown = "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+        raise CorpusError(f"no usable line (English<TAB>Korean per line, UTF-8): {shown}")
     return pairs, problems
 
 
@@ -527,9 +494,7 @@ def analyse_pairs(
             batch_size=chunk,
             progress=tick,
         )
-        rows += [
-            analyse_translation(p.source, p.target, r) for p, r in zip(part, results)
-        ]
+        rows += [analyse_translation(p.source, p.target, r) for p, r in zip(part, results)]
     return rows
 
 
@@ -537,9 +502,7 @@ def corpus_scores(rows: Sequence[dict]) -> dict:
     """Corpus chrF of analysed rows (uploads), and how many carry each flag."""
     if not rows:
         return {"sentences": 0, "chrf": None}
-    score = (
-        CHRF().corpus_score([r["hyp"] for r in rows], [[r["ref"] for r in rows]]).score
-    )
+    score = CHRF().corpus_score([r["hyp"] for r in rows], [[r["ref"] for r in rows]]).score
     flags: dict[str, int] = {}
     for row in rows:
         for flag in row_flags(row):
@@ -557,9 +520,7 @@ def buckets_table(buckets_by_model: dict[str, list[dict]]) -> pd.DataFrame:
     table: dict[str, dict[str, Any]] = {}
     for model, buckets in buckets_by_model.items():
         for b in buckets:
-            entry = table.setdefault(
-                b["bucket"], {"source words": b["bucket"], "n": b.get("n")}
-            )
+            entry = table.setdefault(b["bucket"], {"source words": b["bucket"], "n": b.get("n")})
             entry[f"{model} chrF"] = b.get("chrf")
             entry[f"{model} BLEU"] = b.get("bleu")
     return pd.DataFrame(list(table.values()))
