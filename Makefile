@@ -18,9 +18,10 @@ $(BIN)/pytest: requirements-dev.txt requirements.txt $(BIN)/streamlit
 app: $(BIN)/streamlit  ## start the app on the shipped checkpoint, on http://127.0.0.1:8501
 	$(BIN)/streamlit run app.py
 
-browser-deps:  ## Debian Chromium + a Korean font for the real-browser tests (never `playwright install`)
-	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi nanum || \
-	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-nanum)
+browser-deps:  ## Debian Chromium + Korean and emoji fonts for the real-browser tests (never `playwright install`)
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi nanum && \
+	  fc-list 2>/dev/null | grep -qi "color emoji" || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-nanum fonts-noto-color-emoji)
 
 test: $(BIN)/pytest browser-deps  ## the whole suite: library, training, app (AppTest) and browser
 	$(BIN)/ruff check .
