@@ -81,9 +81,8 @@ with st.expander("1 · Word order differs between languages", expanded=True):
     else:
         table = analysis.alignment(words)
         st.dataframe(table, hide_index=True, key="home_alignment")
-        shown = table[table["target word"] != "</s>"]
-        if len(shown):
-            last = shown.iloc[-1]
+        if len(table):
+            last = table.iloc[-1]
             st.markdown(
                 f"The Korean sentence ends with **{analysis.markdown_text(last['target word'])}**, which draws "
                 f"most on the English **{analysis.markdown_text(last['attends most to'])}**, word "

@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from seq2seq.analysis import html_text, markdown_text, read_json
+from seq2seq.analysis import buckets_table, html_text, markdown_text, read_json
 from seq2seq.checkpoint import CheckpointError, list_checkpoints, read_config
 from seq2seq.data import CorpusError
 from seq2seq.evaluate import SUMMARY_FILE
@@ -251,6 +251,14 @@ def show_error(what: str, exc: BaseException) -> None:
 def show_warnings(warnings: list[str]) -> None:
     for warning in warnings:
         st.warning(markdown_text(warning))
+
+
+MISSING = "–"  # a score that does not exist (a length bucket with no test sentence)
+
+
+def show_buckets(buckets_by_model: dict[str, list[dict]], key: str) -> None:
+    """Scores per source-length bucket; an empty bucket shows "–" (the numbers stay numbers, so sorting works)."""
+    st.dataframe(buckets_table(buckets_by_model), hide_index=True, key=key, placeholder=MISSING)
 
 
 def big_text(text: str, size: str = "1.5rem") -> None:

@@ -7,6 +7,9 @@ from seq2seq import analysis, viz
 
 # session_state keys: the stepping session is UI state of this browser session
 SESSION, SESSION_ID, WHATIF, MESSAGE = "st_session", "st_session_id", "st_whatif", "st_message"
+PICK = (
+    "st_force_pick"  # the top-k picker: dropped when the step changes, so each step starts on its runner-up
+)
 
 settings = ui.page("Step through", "👣")
 translator = settings.translator
@@ -31,6 +34,7 @@ if st.session_state.get(SESSION_ID) != ident:
         st.stop()
     st.session_state[SESSION_ID] = ident
     st.session_state.pop(WHATIF, None)
+    st.session_state.pop(PICK, None)
 session = st.session_state[SESSION]
 
 
@@ -40,21 +44,26 @@ def act(action: str, max_len: int | None = None) -> None:
     if current is None:
         return
     try:
+        if action == "force" and current.steps:
+            typed = (st.session_state.get("st_force_text") or "").strip()
+            token = typed or st.session_state.get(PICK)
+            if not token:
+                raise ValueError("pick or type a token to force")
+            # the view stays on the forced step; the what-if below shows both full translations
+            st.session_state[WHATIF] = analysis.force_at(current, len(current.steps) - 1, token, max_len)
+            return
+        st.session_state.pop(PICK, None)  # another step: its own runner-up is the default again
         if action == "next" and not current.finished:
             current.step()
         elif action == "back" and current.steps:
             current.rewind(len(current.steps) - 1)
         elif action == "reset":
             current.rewind(0)
-            st.session_state.pop(WHATIF, None)
         elif action == "run":
             current.run(max_len)
-        elif action == "force" and current.steps:
-            typed = (st.session_state.get("st_force_text") or "").strip()
-            token = typed or st.session_state.get("st_force_pick")
-            if not token:
-                raise ValueError("pick or type a token to force")
-            st.session_state[WHATIF] = analysis.force_at(current, len(current.steps) - 1, token, max_len)
+        whatif = st.session_state.get(WHATIF)
+        if whatif is not None and len(current.steps) <= whatif.step:  # stepped back past the forced token
+            st.session_state.pop(WHATIF)
     except ValueError as exc:
         st.session_state[MESSAGE] = str(exc)
 
@@ -151,7 +160,7 @@ st.caption(
 )
 options = session.pieces(step.top_ids)
 pick_col, type_col, force_col = st.columns([2, 2, 1], vertical_alignment="bottom")
-pick_col.selectbox("Force one of the top-k", options, index=min(1, len(options) - 1), key="st_force_pick")
+pick_col.selectbox("Force one of the top-k", options, index=min(1, len(options) - 1), key=PICK)
 type_col.text_input(
     "…or type a token (overrides the pick)", key="st_force_text", max_chars=50, placeholder="e.g. 파일"
 )
@@ -162,6 +171,10 @@ if whatif is not None:
     st.markdown(
         f"At step {whatif.step + 1}: **{analysis.markdown_text(whatif.original_token)}** → "
         f"**{analysis.markdown_text(whatif.forced_token)}**"
+    )
+    st.caption(
+        f"The stepper follows the forced path: step {whatif.step + 1} took the forced token, and Next ▶ "
+        "goes on along the forced translation. Both full translations, with their attention:"
     )
     original_col, forced_col = st.columns(2, gap="large")
     for column, label, snap, key in (

@@ -24,9 +24,8 @@ name_b = pick_b.selectbox("Model B", names, index=names.index(default_b), key="c
 
 text = ui.sentence_input()
 folders = settings.by_name()
-columns = st.columns(2, gap="large")
-curves = {}
-for column, name, key in ((columns[0], name_a, "cmp_heatmap_a"), (columns[1], name_b, "cmp_heatmap_b")):
+results, curves = {}, {}
+for column, name in zip(st.columns(2, gap="large"), (name_a, name_b)):  # the two translations side by side
     with column:
         st.subheader(name)
         try:
@@ -43,21 +42,7 @@ for column, name, key in ((columns[0], name_a, "cmp_heatmap_a"), (columns[1], na
                 f"model time {result.elapsed_ms:.0f} ms · score {result.score:.3f} · "
                 f"{len(result.tgt_tokens)} target tokens"
             )
-            if result.attention is not None:
-                st.plotly_chart(
-                    viz.attention_heatmap(
-                        result.attention,
-                        result.src_tokens,
-                        result.tgt_tokens,
-                        title=f"{name}: attention α_ij",
-                    ),
-                    key=key,
-                )
-            else:
-                st.info(
-                    "No attention: one fixed context vector c, the same at every step, carries the whole "
-                    "sentence. Nothing to draw, which is the point."
-                )
+            results[name] = result
         try:
             buckets = analysis.read_json(folders[name] / BUCKETS_FILE)
         except ValueError as exc:
@@ -65,6 +50,22 @@ for column, name, key in ((columns[0], name_a, "cmp_heatmap_a"), (columns[1], na
             buckets = None
         if buckets:
             curves[name] = buckets
+
+if results:  # full width, one under the other: long sentences need the room for their source tokens
+    st.header("Where each model looks")
+for (name, result), key in zip(results.items(), ("cmp_heatmap_a", "cmp_heatmap_b")):
+    if result.attention is not None:
+        st.plotly_chart(
+            viz.attention_heatmap(
+                result.attention, result.src_tokens, result.tgt_tokens, title=f"{name}: attention α_ij"
+            ),
+            key=key,
+        )
+    else:
+        st.info(
+            f"**{analysis.markdown_text(name)}** has no attention: one fixed context vector c, the same at "
+            "every step, carries the whole sentence. Nothing to draw, which is the point."
+        )
 
 st.header("Quality by source length (test split)")
 if not curves:
@@ -81,7 +82,7 @@ metric = st.radio(
     format_func=lambda m: {"chrf": "chrF", "bleu": "BLEU"}[m],
 )
 st.plotly_chart(viz.length_curve(curves, metric=metric), key="cmp_length_curve")
-st.dataframe(analysis.buckets_table(curves), hide_index=True, key="cmp_table")
+ui.show_buckets(curves, key="cmp_table")
 st.caption(
     "Source length in words. Both models were scored on the same test split; n is the number of "
     "sentences in each bucket. The gap usually widens with length: that is the bottleneck."

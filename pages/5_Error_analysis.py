@@ -73,24 +73,22 @@ def detail(row: dict, prefix: str) -> None:
     if attention is None:
         st.info(ui.NO_ATTENTION)
         return
-    left, right = st.columns([3, 2], gap="large")
-    with left:
+    # full width, one under the other: both run along the same source tokens, which need the room
+    st.plotly_chart(
+        viz.attention_heatmap(
+            attention,
+            row["src_tokens"],
+            row["tgt_tokens"],
+            flagged_src=analysis.flagged_src(row),
+            title="Attention (flagged source tokens framed in red)",
+        ),
+        key=f"{prefix}_heatmap",
+    )
+    if row.get("coverage") is not None:
         st.plotly_chart(
-            viz.attention_heatmap(
-                attention,
-                row["src_tokens"],
-                row["tgt_tokens"],
-                flagged_src=analysis.flagged_src(row),
-                title="Attention (flagged source tokens framed in red)",
-            ),
-            key=f"{prefix}_heatmap",
+            viz.coverage_bars(row["coverage"], row["src_tokens"], low=DROPPED_BELOW, high=REPEATED_ABOVE),
+            key=f"{prefix}_coverage",
         )
-    with right:
-        if row.get("coverage") is not None:
-            st.plotly_chart(
-                viz.coverage_bars(row["coverage"], row["src_tokens"], low=DROPPED_BELOW, high=REPEATED_ABOVE),
-                key=f"{prefix}_coverage",
-            )
 
 
 def explore(rows: list[dict], prefix: str) -> None:
@@ -118,6 +116,7 @@ def explore(rows: list[dict], prefix: str) -> None:
         selection_mode="single-row",
         hide_index=True,
         column_config=COLUMNS,
+        placeholder=ui.MISSING,  # a fixed-context model has no attention diagnostics
     )
     selected = [r for r in event.selection.rows if 0 <= r < len(shown)]
     if not selected:

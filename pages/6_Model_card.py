@@ -35,7 +35,7 @@ else:
     st.info("Not evaluated yet: eval_summary.json is missing.")
 if buckets:
     st.plotly_chart(viz.length_curve({translator.name: buckets}), key="mc_length_curve")
-    st.dataframe(analysis.buckets_table({translator.name: buckets}), hide_index=True, key="mc_buckets")
+    ui.show_buckets({translator.name: buckets}, key="mc_buckets")
 
 st.header("Training")
 st.plotly_chart(viz.training_curves(analysis.read_metrics(folder / METRICS_FILE)), key="mc_curves")

@@ -28,6 +28,7 @@ from .evaluate import (
     attention_diagnostics,
     length_bucket,
 )
+from .tokenizer import EOS
 from .translator import (
     Candidate,
     Translation,
@@ -227,15 +228,21 @@ def top_sources(step: Step, src_tokens: Sequence[str], k: int = 3) -> pd.DataFra
 
 # --------------------------------------------------------------------------- lecture points 1 and 2
 def alignment(words: WordAttention) -> pd.DataFrame:
-    """For each target word, the source word it attends to most (lecture point 1: the verb moves to the end)."""
-    best = words.matrix.argmax(axis=1)
+    """For each target word, the source word it attends to most (lecture point 1: the verb moves to the end).
+
+    Words only: the </s> row and column are left out, so α is the weight of the best real word.
+    """
+    rows = [i for i, w in enumerate(words.tgt_words) if w != EOS]
+    cols = [j for j, w in enumerate(words.src_words) if w != EOS]  # never empty: the input has a word
+    matrix = words.matrix[np.ix_(rows, cols)]  # (target words, source words)
+    best = matrix.argmax(axis=1)
     return pd.DataFrame(
         {
-            "target position": np.arange(1, len(words.tgt_words) + 1),
-            "target word": words.tgt_words,
-            "attends most to": [words.src_words[j] for j in best],
-            "source position": best + 1,
-            "α": words.matrix[np.arange(len(best)), best].round(2),
+            "target position": np.array(rows, dtype=int) + 1,
+            "target word": [words.tgt_words[i] for i in rows],
+            "attends most to": [words.src_words[cols[j]] for j in best],
+            "source position": np.array([cols[j] for j in best], dtype=int) + 1,
+            "α": matrix[np.arange(len(rows)), best].round(2),
         }
     )
 
@@ -304,8 +311,9 @@ def force_at(
 ) -> WhatIf:
     """Decode greedily from step `index` (the original), then again with `token` forced there.
 
-    The session ends on the forced continuation. The token is checked first, so a bad one
-    (ValueError) leaves the session as it was.
+    Both full continuations come back as snapshots; the session itself stands just after the forced
+    step, so a stepper shows that step with the forced token, and stepping on follows the forced path.
+    The token is checked first, so a bad one (ValueError) leaves the session as it was.
     """
     token_id = session.token_id(token)
     if not 0 <= index <= len(session.steps):
@@ -318,6 +326,7 @@ def force_at(
     session.step(force=token_id)
     session.run(max_len)
     forced = snapshot(session)
+    session.rewind(index + 1)  # back to the forced step: its state is kept, so this is exact
     return WhatIf(index, original_token, session.pieces([token_id])[0], original, forced)
 
 
@@ -516,14 +525,20 @@ def digest(data: bytes) -> str:
 
 # --------------------------------------------------------------------------- compare and model card
 def buckets_table(buckets_by_model: dict[str, list[dict]]) -> pd.DataFrame:
-    """eval_buckets.json of several models side by side: bucket, n, then chrF and BLEU per model."""
+    """eval_buckets.json of several models side by side: bucket, n, then chrF and BLEU per model.
+
+    A bucket with no test sentence has no score: NaN here, shown as "–" by the app.
+    """
     table: dict[str, dict[str, Any]] = {}
     for model, buckets in buckets_by_model.items():
         for b in buckets:
             entry = table.setdefault(b["bucket"], {"source words": b["bucket"], "n": b.get("n")})
             entry[f"{model} chrF"] = b.get("chrf")
             entry[f"{model} BLEU"] = b.get("bleu")
-    return pd.DataFrame(list(table.values()))
+    frame = pd.DataFrame(list(table.values()))
+    scores = [c for c in frame.columns if c not in ("source words", "n")]
+    frame[scores] = frame[scores].apply(pd.to_numeric, errors="coerce").astype("float64")  # empty: NaN
+    return frame
 
 
 def read_json(path: str | Path) -> Any:

@@ -67,6 +67,16 @@ class Tokenizer:
     def encode(self, text: str) -> list[int]:
         return self.sp.encode(text, out_type=int)
 
+    def encode_with_text(self, text: str) -> tuple[list[int], list[str]]:
+        """Ids and, for each, the input text it covers: how an <unk> id shows which characters it hides.
+
+        SentencePiece writes an unknown piece as its own characters (a run of them merged into one piece),
+        so the string pieces line up with the ids one for one.
+        """
+        ids = self.encode(text)
+        surfaces = [piece.replace("▁", " ") for piece in self.sp.encode(text, out_type=str)]
+        return ids, surfaces
+
     def pieces(self, ids: Iterable[int]) -> list[str]:
         """Pieces for display: unknown characters stay visible as <unk>, EOS as </s>."""
         return [self.sp.id_to_piece(int(i)) for i in ids]

@@ -74,6 +74,15 @@ def clean_input(text: str) -> tuple[str, list[str]]:
     return text, warnings
 
 
+def unknown_warning(pieces: list[str], shown: int = 10) -> str:
+    """Say which characters the source vocabulary lacks: the model reads each such piece as <unk>."""
+    chars = list(dict.fromkeys(ch for piece in pieces for ch in piece if not ch.isspace()))
+    listed = ", ".join(repr(ch) for ch in chars[:shown]) + (", …" if len(chars) > shown else "")
+    verb = "piece is" if len(pieces) == 1 else "pieces are"
+    shows = "shows" if len(pieces) == 1 else "show"
+    return f"{len(pieces)} {verb} unknown to the model and {shows} as <unk>: {listed}"
+
+
 class TranslationSession:
     """Step API for one sentence: `step(force=None)`, `rewind(i)`, `run()`; pieces or ids for force."""
 
@@ -158,12 +167,15 @@ class Translator:
     def encode_source(self, text: str) -> tuple[str, list[int], list[str]]:
         """Validated input -> (normalised text, ids ending in EOS, warnings)."""
         text, warnings = clean_input(text)
-        ids = self.src_tokenizer.encode(text)
+        ids, surfaces = self.src_tokenizer.encode_with_text(text)
         if len(ids) > MAX_INPUT_TOKENS - 1:
             warnings.append(
                 f"input was {len(ids)} subword tokens; only the first {MAX_INPUT_TOKENS - 1} were translated"
             )
-            ids = ids[: MAX_INPUT_TOKENS - 1]
+            ids, surfaces = ids[: MAX_INPUT_TOKENS - 1], surfaces[: MAX_INPUT_TOKENS - 1]
+        unknown = [surface for i, surface in zip(ids, surfaces) if i == UNK_ID]
+        if unknown:
+            warnings.append(unknown_warning(unknown))
         return text, ids + [EOS_ID], warnings
 
     def _candidate(self, hyp: Hypothesis) -> Candidate:

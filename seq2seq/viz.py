@@ -495,7 +495,8 @@ def training_curves(rows: list[dict]) -> go.Figure:
     fig.update_xaxes(title_text="step", row=2, col=1)
     fig.update_yaxes(title_text="loss", row=1, col=1)
     fig.update_yaxes(title_text="chrF", row=2, col=1)
-    fig.update_layout(legend={"orientation": "h", "y": 1.12})
+    # right of the plots, top-aligned: clear of the title and the subplot titles above
+    fig.update_layout(legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"})
     return _style(fig, "training_curves", title, 480)
 
 
@@ -517,25 +518,29 @@ def coverage_bars(
             + NO_HOVER_BOX,
         )
     )
-    for value, text in (
-        (low, f"dropped below {low:g}"),
-        (high, f"repeated above {high:g}"),
-    ):
-        fig.add_hline(
+    for value, text in ((low, f"dropped < {low:g}"), (high, f"repeated > {high:g}")):
+        fig.add_hline(y=value, line={"color": FLAG_COLOUR, "width": 1, "dash": "dash"})
+        fig.add_annotation(  # in the right margin, level with its line: never over a bar
+            text=text,
+            x=1,
+            xref="paper",
+            xanchor="left",
+            xshift=4,
             y=value,
-            line={"color": FLAG_COLOUR, "width": 1, "dash": "dash"},
-            annotation_text=text,
-            annotation_position="top right",
-            annotation_font_size=11,
+            yref="y",
+            showarrow=False,
+            font={"size": 11, "color": FLAG_COLOUR},
         )
     fig.update_xaxes(**_token_axis(src_tokens, flagged), title_text="source j")
     fig.update_yaxes(title_text="Σ_i α_ij", rangemode="tozero")
-    return _style(
+    fig = _style(
         fig,
         "coverage_bars",
-        "Coverage: total attention each source token received",
+        "Coverage Σ_i α_ij: attention each source token received",
         340,
         flagged_src=flagged,
         low=low,
         high=high,
     )
+    fig.update_layout(margin_r=100)  # room for the threshold labels
+    return fig

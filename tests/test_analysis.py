@@ -130,9 +130,16 @@ def test_step_equations_on_a_real_step(tiny_translator):
 
 def test_alignment_and_length_counts(tiny_translator):
     result = tiny_translator.translate(TOY)
-    table = analysis.alignment(word_attention(result))
-    assert list(table["target word"]) == word_attention(result).tgt_words
-    assert table["α"].between(0, 1).all()
+    words = word_attention(result)
+    table = analysis.alignment(words)
+    assert words.tgt_words[-1] == words.src_words[-1] == "</s>"
+    assert list(table["target word"]) == words.tgt_words[:-1]  # words only: no </s> row
+    assert "</s>" not in set(table["attends most to"])  # ... and no </s> column
+    assert list(table["target position"]) == list(range(1, len(words.tgt_words)))
+    for _, row in table.iterrows():
+        i, j = row["target position"] - 1, row["source position"] - 1
+        assert words.src_words[j] == row["attends most to"]
+        assert j == int(words.matrix[i, :-1].argmax()) and row["α"] == pytest.approx(words.matrix[i, j], abs=0.006)
     counts = analysis.length_counts(result)
     assert list(counts["words"]) == [len(TOY.split()), len(result.text.split())]
     assert list(counts["subword tokens (with </s>)"]) == [len(result.src_tokens), len(result.tgt_tokens)]
@@ -159,6 +166,10 @@ def test_force_at_changes_the_continuation(tiny_translator):
     whatif = analysis.force_at(session, 1, alternative)
     assert whatif.original.text == greedy.text
     assert whatif.forced.tgt_tokens[1] == alternative != whatif.original.tgt_tokens[1]
+    # the session stands on the forced step; stepping on follows the forced continuation
+    assert len(session.steps) == 2 and session.steps[1].forced
+    assert session.tgt_tokens == whatif.forced.tgt_tokens[:2]
+    session.run()
     assert whatif.forced.text == session.text and session.finished
     assert whatif.forced.attention.shape == (len(whatif.forced.tgt_tokens), len(session.src_tokens))
     before = list(session.tgt_tokens)

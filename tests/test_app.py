@@ -69,6 +69,11 @@ def ticks(axis: dict) -> list[str]:
     return [re.sub(r"<[^>]+>", "", text) for text in axis["ticktext"]]
 
 
+def assert_missing_shown_as_dash(table) -> None:
+    """Empty length buckets: the scores stay missing (NaN) and the grid draws them as "–", not "None"."""
+    assert table.value.isna().to_numpy().any() and table.proto.placeholder == "–"
+
+
 def assert_heatmap(spec: dict, attention, src_tokens, tgt_tokens) -> None:
     assert ticks(spec["layout"]["xaxis"]) == labels(src_tokens)
     assert ticks(spec["layout"]["yaxis"]) == labels(tgt_tokens)
@@ -151,6 +156,23 @@ def test_step_through_next_back_force_run(app, translator):
     assert whatif.original.text == translator.translate(TOY).text
     assert whatif.forced.tgt_tokens[1] == other != whatif.original.tgt_tokens[1]
     assert len(figures(at, "attention_heatmap")) == 3  # so far, original, forced
+    # the view stays on the forced step (step 2, the forced token taken), not on the last one
+    session = at.session_state["st_session"]
+    assert session.tgt_tokens == whatif.forced.tgt_tokens[:2] and session.steps[-1].forced
+    assert at.subheader[0].value.startswith("Step 2: wrote") and "(forced)" in at.subheader[0].value
+    assert figures(at, "topk_bar")[0]["layout"]["meta"]["chosen"] == other
+    assert figures(at, "step_bars")[0]["layout"]["title"]["text"].startswith("Step 2:")
+
+    # Next goes on along the forced path, and the picker starts again on this step's runner-up
+    at.button(key="st_next").click().run()
+    session = at.session_state["st_session"]
+    assert session.tgt_tokens == whatif.forced.tgt_tokens[:3]
+    picker = at.selectbox(key="st_force_pick")
+    assert picker.value == picker.options[1] == session.pieces(session.steps[-1].top_ids)[1]
+    at.button(key="st_back").click().run()
+    at.button(key="st_back").click().run()  # back past the forced step: the what-if is gone with it
+    assert "st_whatif" not in at.session_state and len(at.session_state["st_session"].steps) == 1
+    at.button(key="st_next").click().run()
 
     at.text_input(key="st_force_text").input("no-such-token-ÿ").run()
     at.button(key="st_force").click().run()
@@ -185,6 +207,7 @@ def test_compare_attention_and_fixed(app, checkpoints_dir):
     curve = figures(at, "length_curve")[0]
     assert {trace["name"] for trace in curve["data"]} == {"tiny-additive", "tiny-fixed"}
     assert len(at.dataframe[0].value) >= 1
+    assert_missing_shown_as_dash(at.dataframe[0])
     at.radio(key="cmp_metric").set_value("bleu").run()
     assert figures(at, "length_curve")[0]["layout"]["meta"]["metric"] == "bleu"
 
@@ -224,6 +247,7 @@ def test_error_analysis_upload_good_and_bad(app):
 def test_model_card(app):
     at = open_page(app, "pages/6_Model_card.py")
     assert figures(at, "training_curves") and figures(at, "length_curve")
+    assert_missing_shown_as_dash(at.dataframe[0])
     assert at.json and any(m.label == "chrF" for m in at.metric)
 
 

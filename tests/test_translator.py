@@ -132,6 +132,22 @@ def test_unknown_characters_show_as_unk(tiny_translator):
     assert tiny_translator.translate("😀").src_tokens[-2:] == ["<unk>", EOS]
 
 
+def test_unknown_characters_are_named_in_a_warning(tiny_translator):
+    result = tiny_translator.translate("the user opens <the> file == 😀 .")
+    unknown = [w for w in result.warnings if "unknown to the model" in w]
+    assert len(unknown) == 1, result.warnings
+    pieces = result.src_tokens.count("<unk>")
+    assert pieces >= 3 and unknown[0].startswith(
+        f"{pieces} pieces are unknown to the model and show as <unk>: "
+    )
+    listed = unknown[0].split(": ", 1)[1]
+    assert listed.split(", ") == ["'<'", "'>'", "'='", "'😀'"]  # distinct, in order of appearance
+    assert tiny_translator.start("😀").warnings == [
+        "1 piece is unknown to the model and shows as <unk>: '😀'"
+    ]
+    assert not tiny_translator.translate("the user opens the file .").warnings
+
+
 # --------------------------------------------------------------------------- stepping
 def test_session_steps_to_the_greedy_translation(tiny_translator):
     session = tiny_translator.start("the user opens the file .")

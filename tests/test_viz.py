@@ -207,6 +207,9 @@ def test_training_curves():
     chrf = next(t for t in fig.data if t.name == "dev chrF")
     assert list(chrf.x) == [100, 200] and list(chrf.y) == [10.0, 20.0]
     assert {t.name for t in fig.data} == {"train loss", "dev loss", "dev chrF"}
+    assert (
+        fig.layout.legend.x > 1 and fig.layout.legend.xanchor == "left"
+    )  # right of the plots, off the title
     serialisable(fig)
     assert viz.training_curves([]).layout.meta["empty"]
 
@@ -218,4 +221,7 @@ def test_coverage_bars_flags_outside_thresholds():
     assert fig.layout.meta["flagged_src"] == [0, 2]
     assert {s.y0 for s in fig.layout.shapes} == {0.3, 2.0}
     assert all(s.line.dash == "dash" for s in fig.layout.shapes)
+    labels = {a.y: a for a in fig.layout.annotations}  # threshold labels in the right margin, off the bars
+    assert set(labels) == {0.3, 2.0}
+    assert all(a.xref == "paper" and a.x == 1 and a.xanchor == "left" for a in labels.values())
     serialisable(fig)
