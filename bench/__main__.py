@@ -1,0 +1,3 @@
+from .latency import main
+
+main()
