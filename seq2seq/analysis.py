@@ -24,10 +24,7 @@ from sacrebleu.metrics import CHRF
 
 from .data import CorpusError, Pair, parse_pairs_tsv
 from .decoding import BeamNode, Step
-from .evaluate import (
-    attention_diagnostics,
-    length_bucket,
-)
+from .evaluate import sentence_row
 from .tokenizer import EOS
 from .translator import (
     Candidate,
@@ -425,24 +422,7 @@ def filter_errors(
 
 def analyse_translation(source: str, reference: str, result: Translation) -> dict:
     """One sentence scored and diagnosed: the same fields as a line of eval.jsonl."""
-    words = len(source.split())
-    row = {
-        "src": source,
-        "ref": reference,
-        "hyp": result.text,
-        "chrf": round(CHRF().sentence_score(result.text, [reference]).score, 2),
-        "src_words": words,
-        "tgt_words": len(reference.split()),
-        "bucket": length_bucket(words),
-        "src_tokens": result.src_tokens,
-        "tgt_tokens": result.tgt_tokens,
-        "attention": None
-        if result.attention is None
-        else np.round(result.attention.astype(np.float64), 4).tolist(),
-    }
-    if result.attention is not None:
-        row.update(attention_diagnostics(result.attention))
-    return row
+    return sentence_row(source, reference, result)
 
 
 def read_upload(

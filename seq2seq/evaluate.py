@@ -64,6 +64,28 @@ def attention_diagnostics(attention: np.ndarray) -> dict:
     }
 
 
+def sentence_row(source: str, reference: str, result) -> dict:
+    """One sentence scored and diagnosed: a line of eval.jsonl (also used for uploaded files)."""
+    words = len(source.split())
+    row = {
+        "src": source,
+        "ref": reference,
+        "hyp": result.text,
+        "chrf": round(CHRF().sentence_score(result.text, [reference]).score, 2),
+        "src_words": words,
+        "tgt_words": len(reference.split()),
+        "bucket": length_bucket(words),
+        "src_tokens": result.src_tokens,
+        "tgt_tokens": result.tgt_tokens,
+        "attention": None
+        if result.attention is None
+        else np.round(result.attention.astype(np.float64), 4).tolist(),
+    }
+    if result.attention is not None:
+        row.update(attention_diagnostics(result.attention))
+    return row
+
+
 def score_by_length(rows: list[dict], tokenize: str) -> list[dict]:
     buckets = []
     for low, high in LENGTH_BUCKETS:
@@ -97,27 +119,7 @@ def evaluate_checkpoint(
             [p.source for p in pairs], beam_size=beam_size, batch_size=batch_size, progress=bar.update
         )
     seconds = time.perf_counter() - started
-    chrf = CHRF()
-    rows = []
-    for pair, result in zip(pairs, results):
-        words = len(pair.source.split())
-        row = {
-            "src": pair.source,
-            "ref": pair.target,
-            "hyp": result.text,
-            "chrf": round(chrf.sentence_score(result.text, [pair.target]).score, 2),
-            "src_words": words,
-            "tgt_words": len(pair.target.split()),
-            "bucket": length_bucket(words),
-            "src_tokens": result.src_tokens,
-            "tgt_tokens": result.tgt_tokens,
-            "attention": None
-            if result.attention is None
-            else np.round(result.attention.astype(np.float64), 4).tolist(),
-        }
-        if result.attention is not None:
-            row.update(attention_diagnostics(result.attention))
-        rows.append(row)
+    rows = [sentence_row(p.source, p.target, r) for p, r in zip(pairs, results)]
     tokenize = bleu_tokenize(target_lang)
     hyps, refs = [r["hyp"] for r in rows], [[r["ref"] for r in rows]]
     summary = {
