@@ -23,7 +23,7 @@ import pandas as pd
 from sacrebleu.metrics import CHRF
 
 from .data import CorpusError, Pair, parse_pairs_tsv
-from .decoding import BeamNode, Step
+from .decoding import BeamNode, Step, check_limits
 from .evaluate import sentence_row
 from .tokenizer import EOS
 from .translator import (
@@ -313,6 +313,7 @@ def force_at(
     The token is checked first, so a bad one (ValueError) leaves the session as it was.
     """
     token_id = session.token_id(token)
+    check_limits(max_len=max_len)
     if not 0 <= index <= len(session.steps):
         raise ValueError(f"can force at steps 1..{len(session.steps) + 1}, not {index + 1}")
     session.rewind(index)

@@ -118,7 +118,13 @@ def write_card(folder: str | Path, data_md: str | Path | None = None) -> str:
         "",
     ]
     if data_md and Path(data_md).is_file():
-        lines += ["## Corpus card", "", ("\n" + Path(data_md).read_text(encoding="utf-8")).replace("\n## ", "\n#### ").replace("\n# ", "\n### ")]
+        lines += [
+            "## Corpus card",
+            "",
+            ("\n" + Path(data_md).read_text(encoding="utf-8"))
+            .replace("\n## ", "\n#### ")
+            .replace("\n# ", "\n### "),
+        ]
     text = "\n".join(lines)
     atomic_write_bytes(folder / CARD_FILE, text.encode("utf-8"))
     return text

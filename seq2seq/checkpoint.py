@@ -1,12 +1,14 @@
 """Checkpoint folders: model.pt + config.json + src.model + tgt.model + card.md.
 
-Writes are atomic (temp file, fsync, rename), so a kill mid-save leaves the previous file intact.
+Writes are atomic (temp file, fsync, rename), so a kill mid-save leaves the previous file intact,
+and a checkpoint's files are all written before any is renamed, so a full disk leaves the old one whole.
 Reads use `torch.load(weights_only=True)`: a checkpoint is untrusted input and may not run code.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import tempfile
@@ -34,27 +36,56 @@ class CheckpointError(ValueError):
     """A checkpoint folder is missing a piece or holds a corrupt one; the message names the file."""
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _stage(path: Path, data: bytes) -> Path:
+    """Write `data` to a synced temp file beside `path`; the caller renames it into place."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)
+
+
+def atomic_write_files(folder: str | Path, files: dict[str, bytes]) -> None:
+    """Write several files so that a failed write (disk full, kill) leaves all of them as they were.
+
+    Every file is staged and synced first; only then are they renamed into place, in order.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[Path, Path]] = []
+    path = folder
+    try:
+        for name, data in files.items():
+            path = folder / name
+            staged.append((_stage(path, data), path))
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # "[Errno 28] No space left on device: '.../model.pt'"
+        raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    atomic_write_files(path.parent, {path.name: data})
+
+
+def torch_bytes(obj: Any) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    import io
-
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, torch_bytes(obj))
 
 
 def save_checkpoint(
@@ -65,21 +96,25 @@ def save_checkpoint(
     extra: dict[str, Any] | None = None,
     half: bool = True,
 ) -> Path:
-    """Write a self-describing checkpoint; fp16 weights keep shipped models small."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write a self-describing checkpoint; fp16 weights keep shipped models small.
+
+    All four files are written before any replaces its old version, so a full disk mid-save
+    leaves the previous checkpoint whole rather than new weights under an old config.
+    """
     state = {
         k: (v.detach().to("cpu", torch.float16) if half and v.is_floating_point() else v.cpu())
         for k, v in model.state_dict().items()
     }
-    atomic_torch_save(state, folder / MODEL_FILE)
-    atomic_write_bytes(folder / SRC_SPM, src_tokenizer.model_proto)
-    atomic_write_bytes(folder / TGT_SPM, tgt_tokenizer.model_proto)
     config = {"format_version": FORMAT_VERSION, "model": dataclasses.asdict(model.cfg)}
     config.update(extra or {})
-    # config.json last: its presence marks a complete checkpoint
-    atomic_write_bytes(folder / CONFIG_FILE, json.dumps(config, indent=2).encode("utf-8"))
-    return folder
+    files = {
+        MODEL_FILE: torch_bytes(state),
+        SRC_SPM: src_tokenizer.model_proto,
+        TGT_SPM: tgt_tokenizer.model_proto,
+        CONFIG_FILE: json.dumps(config, indent=2).encode("utf-8"),  # last: it marks a complete checkpoint
+    }
+    atomic_write_files(folder, files)
+    return Path(folder)
 
 
 @dataclass
@@ -132,7 +167,9 @@ def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> L
     try:
         state = torch.load(folder / MODEL_FILE, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated zip, pickled object refused by weights_only, ...
-        raise CheckpointError(f"{folder / MODEL_FILE}: cannot be read ({exc})") from exc
+        empty = (folder / MODEL_FILE).stat().st_size == 0  # torch says only EOFError()
+        reason = "the file is empty, 0 bytes" if empty else str(exc) or type(exc).__name__
+        raise CheckpointError(f"{folder / MODEL_FILE}: cannot be read ({reason})") from exc
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{folder / MODEL_FILE}: is not a state_dict")
     try:

@@ -103,9 +103,7 @@ def split_pairs(
     by_src: dict[str, list[Pair]] = {}
     for p in pairs:
         by_src.setdefault(p.source, []).append(p)
-    order = sorted(
-        by_src, key=lambda s: hashlib.sha1(f"{seed}\t{s}".encode()).hexdigest()
-    )
+    order = sorted(by_src, key=lambda s: hashlib.sha1(f"{seed}\t{s}".encode()).hexdigest())
     n = len(pairs)
     want = max(round(frac * n), min(min_size, n // 10), 1 if n >= 3 else 0)
     splits: dict[str, list[Pair]] = {"test": [], "dev": [], "train": []}
@@ -234,9 +232,7 @@ def help_pairs(en_pages: dict[str, str], tr_pages: dict[str, str]) -> list[Pair]
         en, tr = help_paragraphs(en_pages[rel]), help_paragraphs(tr_pages[rel])
         for key, text in en.items():
             if key in tr:  # some translated pages keep a stray UI accelerator like (~A)
-                pairs.append(
-                    Pair(text, normalize_text(_PAREN_MNEMONIC.sub("", tr[key])), "help")
-                )
+                pairs.append(Pair(text, normalize_text(_PAREN_MNEMONIC.sub("", tr[key])), "help"))
     return pairs
 
 
@@ -254,23 +250,17 @@ def _deb_members(path: Path) -> dict[str, bytes]:
     return members
 
 
-def _open_tar(
-    members: dict[str, bytes], stem: str, deb: Path, dpkg_flag: str
-) -> tarfile.TarFile:
+def _open_tar(members: dict[str, bytes], stem: str, deb: Path, dpkg_flag: str) -> tarfile.TarFile:
     name = next((m for m in members if m.startswith(stem + ".tar")), None)
     if name is None:
         raise CorpusError(f"{deb.name}: no {stem}.tar.* member")
     if name.endswith(".zst"):  # tarfile can't read zstd: let dpkg-deb decompress
-        raw = subprocess.run(
-            ["dpkg-deb", dpkg_flag, str(deb)], check=True, capture_output=True
-        ).stdout
+        raw = subprocess.run(["dpkg-deb", dpkg_flag, str(deb)], check=True, capture_output=True).stdout
         return tarfile.open(fileobj=io.BytesIO(raw))
     return tarfile.open(fileobj=io.BytesIO(members[name]))
 
 
-def read_deb(
-    deb: Path, prefixes: tuple[str, ...]
-) -> tuple[dict[str, str], dict[str, bytes]]:
+def read_deb(deb: Path, prefixes: tuple[str, ...]) -> tuple[dict[str, str], dict[str, bytes]]:
     """Return (control fields, {path: bytes}) for the files under `prefixes`."""
     members = _deb_members(deb)
     with _open_tar(members, "control", deb, "--ctrl-tarfile") as tf:
@@ -292,9 +282,7 @@ def _download(packages: list[str], dest: Path) -> None:
     try:
         subprocess.run(cmd, cwd=dest, check=True, capture_output=True, text=True)
     except (OSError, subprocess.CalledProcessError) as e:
-        raise CorpusError(
-            f"apt-get download {' '.join(packages)} failed: {getattr(e, 'stderr', e)}"
-        ) from e
+        raise CorpusError(f"apt-get download {' '.join(packages)} failed: {getattr(e, 'stderr', e)}") from e
 
 
 def _lang_dir(files: dict[str, bytes], prefix: str, lang: str) -> str | None:
@@ -307,9 +295,7 @@ def collect_pairs(files: dict[str, bytes], lang: str) -> list[Pair]:
     help_dir = _lang_dir(files, HELP_PREFIX, lang)
     mo_dir = _lang_dir(files, MO_PREFIX, lang)
     if help_dir is None or mo_dir is None:
-        raise CorpusError(
-            f"no LibreOffice help/UI files for language {lang!r} in the packages"
-        )
+        raise CorpusError(f"no LibreOffice help/UI files for language {lang!r} in the packages")
 
     def pages(d: str) -> dict[str, str]:
         pre = f"{HELP_PREFIX}{d}/"
@@ -332,9 +318,7 @@ def build_libreoffice_corpus(
     seed: int = 0,
 ) -> dict:
     """Build train/dev/test TSVs + DATA.md from the LibreOffice .debs (downloaded if no debs_dir)."""
-    wanted = ["libreoffice-help-en-us"] + [
-        f"libreoffice-{k}-{lang.lower()}" for k in ("help", "l10n")
-    ]
+    wanted = ["libreoffice-help-en-us"] + [f"libreoffice-{k}-{lang.lower()}" for k in ("help", "l10n")]
     with tempfile.TemporaryDirectory() as tmp:
         downloaded = debs_dir is None
         if debs_dir is None:
@@ -351,9 +335,7 @@ def build_libreoffice_corpus(
                 files.update(got)
     missing = [w for w in wanted if w not in versions]
     if missing:
-        raise CorpusError(
-            f"missing .deb package(s) in {debs_dir}: {', '.join(missing)}"
-        )
+        raise CorpusError(f"missing .deb package(s) in {debs_dir}: {', '.join(missing)}")
     raw = collect_pairs(files, lang)
     pairs = filter_pairs(raw, lang, max_words)
     splits = split_pairs(pairs, seed)
@@ -361,9 +343,7 @@ def build_libreoffice_corpus(
     out.mkdir(parents=True, exist_ok=True)
     for name, ps in splits.items():
         write_pairs_tsv(ps, out / f"{name}.tsv")
-    counts = {
-        k: dict(Counter(p.origin for p in v), total=len(v)) for k, v in splits.items()
-    }
+    counts = {k: dict(Counter(p.origin for p in v), total=len(v)) for k, v in splits.items()}
     summary = {"lang": lang, "raw_pairs": len(raw), "pairs": len(pairs)}
     summary |= {"splits": counts, "packages": versions}
     debs = "None (apt-get download)" if downloaded else repr(str(debs_dir))
@@ -374,8 +354,7 @@ def build_libreoffice_corpus(
 
 def _data_md(s: dict, call: str, max_words: int) -> str:
     rows = "\n".join(
-        f"| {k} | {c['total']} | {c.get('help', 0)} | {c.get('ui', 0)} |"
-        for k, c in s["splits"].items()
+        f"| {k} | {c['total']} | {c.get('help', 0)} | {c.get('ui', 0)} |" for k, c in s["splits"].items()
     )
     pkgs = "\n".join(f"- `{p}` {v}" for p, v in s["packages"].items())
     return f"""# English → {s["lang"]} corpus from LibreOffice
@@ -414,13 +393,13 @@ Python call: `seq2seq.data.{call}`
 
 
 # --------------------------------------------------------------------------- TSV
-def parse_pairs_tsv(
-    data: str | bytes, *, max_lines: int | None = None
-) -> tuple[list[Pair], list[str]]:
+def parse_pairs_tsv(data: str | bytes, *, max_lines: int | None = None) -> tuple[list[Pair], list[str]]:
     """Lenient reader for uploads: returns (pairs, problems); bad lines are skipped and reported."""
     if isinstance(data, str):
-        data = data.encode("utf-8")
-    data = data.removeprefix(b"\xef\xbb\xbf")
+        data = data.encode("utf-8", "surrogatepass")  # a lone surrogate is reported as a bad line
+    if not isinstance(data, (bytes, bytearray)):
+        raise CorpusError(f"a TSV must be text or bytes, not {type(data).__name__}")
+    data = bytes(data).removeprefix(b"\xef\xbb\xbf")
     pairs: list[Pair] = []
     problems: list[str] = []
     offset = 0

@@ -299,6 +299,23 @@ def max_output_length(src_len: int) -> int:
     return int(src_len * 2 + 10)
 
 
+def _whole(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
+def check_limits(beam_size: int = 1, max_len: int | None = None) -> None:
+    """Refuse a beam size or output cap that search cannot use, before any work is done.
+
+    max_len None or 0 means automatic (`max_output_length`), as in the app's sidebar.
+    """
+    if not _whole(beam_size) or beam_size < 1:
+        raise ValueError(f"beam_size must be a whole number of at least 1, not {beam_size!r}")
+    if max_len is not None and (not _whole(max_len) or max_len < 0):
+        raise ValueError(
+            f"max_len must be a whole number of at least 1 (0 or None: automatic), not {max_len!r}"
+        )
+
+
 @torch.inference_mode()
 def decode_batches(
     model: Seq2Seq,
@@ -311,6 +328,7 @@ def decode_batches(
     progress=None,
 ) -> list[BeamResult]:
     """Decode many sources in length-sorted batches; results come back in input order."""
+    check_limits(beam_size, max_len)
     device = next(model.parameters()).device
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
     results: list[BeamResult | None] = [None] * len(sources)

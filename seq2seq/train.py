@@ -46,7 +46,19 @@ def hardware() -> str:
 
 
 class TrainingError(RuntimeError):
-    """Training cannot go on (e.g. the loss became NaN); nothing broken was saved."""
+    """Training cannot go on (e.g. the loss became NaN, the disk is full); nothing broken was saved."""
+
+
+def _save_error(exc: OSError, step: int, last_dir: Path) -> TrainingError:
+    """A failed save (disk full, read-only folder, quota) as one sentence that says what is left."""
+    reason = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    kept = (
+        f"the last good checkpoint is in {last_dir}; free some space and run again with --resume"
+        if (last_dir / STATE_FILE).is_file()
+        else "no checkpoint was saved yet"
+    )
+    return TrainingError(f"could not save the checkpoint at step {step}: {reason}{where}; {kept}")
 
 
 def pick_device(name: str = "") -> torch.device:
@@ -205,6 +217,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
     }
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        if state is not None:  # rows logged after the saved step (a kill or a failed save) happen again
+            _trim_metrics(run_dir / METRICS_FILE, progress_state["step"])
         print(
             f"{meta['parameters']:,} parameters, {len(train_examples):,} training pairs, "
             f"vocab {len(src_tok)}/{len(tgt_tok)}, device {meta['device']} x{world}"
@@ -283,21 +297,24 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
             if step % cfg.eval_every == 0 or out_of_time:
                 decision = [False, progress_state["lr"]]
                 if main:
-                    decision = _evaluate_and_save(
-                        model,
-                        cfg,
-                        progress_state,
-                        dev_examples,
-                        chrf_pairs,
-                        src_tok,
-                        tgt_tok,
-                        device,
-                        float(loss_sum.detach()) / max(tokens, 1),
-                        save_last,
-                        best_dir,
-                        meta,
-                        run_dir,
-                    )
+                    try:
+                        decision = _evaluate_and_save(
+                            model,
+                            cfg,
+                            progress_state,
+                            dev_examples,
+                            chrf_pairs,
+                            src_tok,
+                            tgt_tok,
+                            device,
+                            float(loss_sum.detach()) / max(tokens, 1),
+                            save_last,
+                            best_dir,
+                            meta,
+                            run_dir,
+                        )
+                    except OSError as exc:
+                        raise _save_error(exc, step, last_dir) from exc
                 if world > 1:
                     box = [decision]
                     dist.broadcast_object_list(box, src=0)
@@ -312,7 +329,10 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
             progress_state["batch"] = 0
     bar.close()
     if main:
-        save_last()
+        try:
+            save_last()
+        except OSError as exc:
+            raise _save_error(exc, progress_state["step"], last_dir) from exc
         print(
             f"done at step {progress_state['step']}: best dev chrF {progress_state['best']:.2f}, "
             f"{progress_state['elapsed'] / 60:.1f} min"
@@ -320,6 +340,21 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
     if world > 1:
         dist.barrier()
     return run_dir
+
+
+def _trim_metrics(path: Path, step: int) -> None:
+    """Drop metrics.jsonl rows after `step`, so a resumed run does not log the same steps twice."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by the kill
+        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
+            kept.append(line + "\n")
+    atomic_write_bytes(path, "".join(kept).encode("utf-8"))
 
 
 def _evaluate_and_save(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -11,12 +12,22 @@ import numpy as np
 import torch
 
 from .checkpoint import CARD_FILE, LoadedCheckpoint, load_checkpoint
-from .decoding import BeamNode, Hypothesis, Step, StepSession, decode_batches, max_output_length, pad_batch
+from .decoding import (
+    BeamNode,
+    Hypothesis,
+    Step,
+    StepSession,
+    check_limits,
+    decode_batches,
+    max_output_length,
+    pad_batch,
+)
 from .tokenizer import EOS, EOS_ID, UNK_ID, Tokenizer
 from .train import pick_device
 
 MAX_INPUT_CHARS = 2_000  # longer text is cut before tokenising, with a warning
 MAX_INPUT_TOKENS = 150  # subword pieces the encoder reads at most (training saw up to 100)
+SCAN_CHARS = 200_000  # characters read at most while looking for text to translate
 
 
 @dataclass
@@ -46,32 +57,36 @@ class Translation:
 
 
 def clean_input(text: str) -> tuple[str, list[str]]:
-    """NFC, control characters out, whitespace collapsed, length capped; raises on empty input."""
+    """Control characters out, whitespace collapsed, NFC, length capped; raises on empty input.
+
+    The scan stops once it holds more than MAX_INPUT_CHARS visible characters, or after SCAN_CHARS
+    characters, so a huge paste costs little, and text after a long run of blanks is still found.
+    """
     if not isinstance(text, str):
         raise ValueError(f"input must be text, not {type(text).__name__}")
-    warnings = []
-    original_length = len(text)
-    if original_length > MAX_INPUT_CHARS * 4:
-        text = text[: MAX_INPUT_CHARS * 4]  # bound the work below; the warning reports the full length
-    text = unicodedata.normalize("NFC", text)
-    kept = []
-    for ch in text:
+    kept, visible, read = [], 0, 0
+    for ch in itertools.islice(text, SCAN_CHARS):
+        if visible > MAX_INPUT_CHARS:
+            break
+        read += 1
         cat = unicodedata.category(ch)
         if ch.isspace() or cat in ("Zl", "Zp"):
             kept.append(" ")
-        elif cat in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            continue  # NUL, zero-width and direction marks, surrogates: invisible noise
-        else:
+        elif cat not in ("Cc", "Cf", "Cs", "Co", "Cn"):  # NUL, zero-width and direction marks, surrogates
             kept.append(ch)
-    text = " ".join("".join(kept).split())
-    if not text:
+            visible += 1
+    cleaned = unicodedata.normalize("NFC", " ".join("".join(kept).split()))
+    if not cleaned:
+        if read < len(text):
+            raise ValueError(f"input is empty: its first {read:,} characters are all blank or invisible")
         raise ValueError("input is empty: type a sentence to translate")
-    if len(text) > MAX_INPUT_CHARS:
-        cut = text[:MAX_INPUT_CHARS].rsplit(" ", 1)[0] or text[:MAX_INPUT_CHARS]
-        length = original_length if original_length > MAX_INPUT_CHARS * 4 else len(text)
-        warnings.append(f"input was {length:,} characters; only the first {len(cut):,} were translated")
-        text = cut
-    return text, warnings
+    cut = cleaned
+    if len(cleaned) > MAX_INPUT_CHARS:
+        cut = cleaned[:MAX_INPUT_CHARS].rsplit(" ", 1)[0] or cleaned[:MAX_INPUT_CHARS]
+    warnings = []
+    if len(cut) < len(cleaned) or read < len(text):
+        warnings.append(f"input was {len(text):,} characters; only the first {len(cut):,} were translated")
+    return cut, warnings
 
 
 def unknown_warning(pieces: list[str], shown: int = 10) -> str:
@@ -126,6 +141,8 @@ class TranslationSession:
         token = token.strip()
         if not token:
             raise ValueError("the forced token is empty")
+        if any(unicodedata.category(ch) == "Cs" for ch in token):  # SentencePiece cannot look it up
+            raise ValueError(f"{token!r} is not in the target vocabulary")
         for candidate in (token, "▁" + token.lstrip("▁"), token.lstrip("▁")):
             index = tok.piece_to_id(candidate)
             if index != tok.sp.unk_id() or candidate == "<unk>":
@@ -142,6 +159,7 @@ class TranslationSession:
         self._session.rewind(index)
 
     def run(self, max_len: int | None = None) -> list[Step]:
+        check_limits(max_len=max_len)
         return self._session.run(max_len or max_output_length(len(self.src_tokens)))
 
 
@@ -204,8 +222,7 @@ class Translator:
         progress=None,
     ) -> list[Translation]:
         """Batched greedy or beam translation; every text is validated first (ValueError if bad)."""
-        if beam_size < 1:
-            raise ValueError("beam_size must be at least 1")
+        check_limits(beam_size, max_len)
         started = time.perf_counter()
         prepared = [self.encode_source(t) for t in texts]
         results = decode_batches(
