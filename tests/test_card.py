@@ -1,0 +1,38 @@
+"""export: a run's best checkpoint becomes a shippable folder with its test split, scores and card."""
+
+from __future__ import annotations
+
+from seq2seq import load_translator
+from seq2seq.cli import main
+from seq2seq.evaluate import read_eval
+
+
+def test_export_writes_a_complete_documented_checkpoint(tiny_checkpoint, toy_corpus, tmp_path):
+    dest = tmp_path / "tiny-shipped"
+    assert (
+        main(
+            ["export", str(tiny_checkpoint), str(dest), "--test", str(toy_corpus / "test.tsv"), "--beam", "2"]
+        )
+        == 0
+    )
+    for name in (
+        "model.pt",
+        "config.json",
+        "src.model",
+        "tgt.model",
+        "metrics.jsonl",
+        "test.tsv",
+        "TEST_ATTRIBUTION.md",
+        "eval.jsonl",
+        "eval_buckets.json",
+        "eval_summary.json",
+        "card.md",
+    ):
+        assert (dest / name).is_file(), name
+    summary, buckets, rows = read_eval(dest)
+    card = (dest / "card.md").read_text(encoding="utf-8")
+    assert f"chrF **{summary['chrf']:.2f}**" in card  # the card quotes the measured score
+    assert "Bahdanau (additive) attention" in card and "Hardware:" in card and "| 6-10 | 30 |" in card
+    assert "MPL" in (dest / "TEST_ATTRIBUTION.md").read_text(encoding="utf-8")
+    original = load_translator(tiny_checkpoint).translate("the user opens the file .")
+    assert load_translator(dest).translate("the user opens the file .").text == original.text
