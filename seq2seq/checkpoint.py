@@ -41,6 +41,7 @@ def _stage(path: Path, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o644)  # mkstemp's 0600 would hide shipped files from other users
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
