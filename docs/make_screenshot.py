@@ -61,7 +61,7 @@ def main() -> None:
                 time.sleep(0.5)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page = browser.new_page(viewport={"width": 1400, "height": 1650})
             page.goto(f"http://127.0.0.1:{port}/Translate")
             page.locator("textarea").first.fill(SENTENCE)
             page.get_by_role("button", name="Translate").click()
