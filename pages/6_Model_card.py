@@ -6,7 +6,7 @@ import app_ui as ui
 from seq2seq import analysis, viz
 from seq2seq.checkpoint import CONFIG_FILE
 from seq2seq.evaluate import BUCKETS_FILE, SUMMARY_FILE
-from seq2seq.train import METRICS_FILE
+from seq2seq.train import METRICS_FILE, read_metrics
 
 settings = ui.page("Model card", "📇")
 folder, translator = settings.folder, settings.translator
@@ -38,7 +38,7 @@ if buckets:
     ui.show_buckets({translator.name: buckets}, key="mc_buckets")
 
 st.header("Training")
-st.plotly_chart(viz.training_curves(analysis.read_metrics(folder / METRICS_FILE)), key="mc_curves")
+st.plotly_chart(viz.training_curves(read_metrics(folder / METRICS_FILE)), key="mc_curves")
 
 st.header("Card")
 if translator.card.strip():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .checkpoint import CARD_FILE, CONFIG_FILE, REQUIRED_FILES, atomic_write_bytes, read_config
 from .evaluate import evaluate_checkpoint, read_eval
-from .train import METRICS_FILE, hardware
+from .train import METRICS_FILE, hardware, read_metrics
 
 TEST_FILE = "test.tsv"
 ATTRIBUTION = (
@@ -47,9 +47,7 @@ def write_card(folder: str | Path, data_md: str | Path | None = None) -> str:
     summary, buckets, _ = read_eval(folder)
     train, model = config.get("train", {}), config["model"]
     progress = config.get("progress", {})
-    metrics = []
-    if (folder / METRICS_FILE).is_file():
-        metrics = [json.loads(x) for x in (folder / METRICS_FILE).read_text().splitlines() if x.strip()]
+    metrics = read_metrics(folder / METRICS_FILE)
     kind = (
         "Bahdanau (additive) attention"
         if model["attention"] == "additive"

@@ -237,6 +237,44 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
             last_dir / STATE_FILE,
         )
 
+    def evaluate_and_save(train_loss: float) -> list:
+        """Dev loss + greedy chrF; saves best/ and last/; returns [stop?, new lr]."""
+        loss = dev_loss(model, dev_examples, device, cfg.batch_tokens)
+        chrf = dev_chrf(model, chrf_pairs, src_tok, tgt_tok)
+        row = {
+            "step": progress_state["step"],
+            "train_loss": round(train_loss, 4),
+            "dev_loss": round(loss, 4),
+            "dev_chrf": round(chrf, 2),
+            "lr": progress_state["lr"],
+            "elapsed_s": round(progress_state["elapsed"], 1),
+            "train_tokens": progress_state["train_tokens"],
+        }
+        tqdm.write(json.dumps(row))
+        with open(run_dir / METRICS_FILE, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+        if chrf > progress_state["best"]:
+            progress_state.update(best=chrf, bad_evals=0, plateau=0)
+            save_checkpoint(
+                best_dir,
+                model,
+                src_tok,
+                tgt_tok,
+                {**meta, "progress": progress_state, "dev": {"chrf": chrf, "loss": loss}},
+            )
+        else:
+            progress_state["bad_evals"] += 1
+            progress_state["plateau"] += 1
+            if progress_state["plateau"] >= cfg.lr_patience:
+                progress_state["lr"] = max(progress_state["lr"] * cfg.lr_decay, cfg.min_lr)
+                progress_state["plateau"] = 0
+        save_last()
+        # the whole log travels with each checkpoint, for its model card and the app's curves
+        for folder in (best_dir, last_dir):
+            atomic_write_bytes(folder / METRICS_FILE, (run_dir / METRICS_FILE).read_bytes())
+        stop = progress_state["bad_evals"] >= cfg.patience
+        return [stop, progress_state["lr"]]
+
     budget_s = cfg.max_minutes * 60 if cfg.max_minutes else math.inf
     bar = tqdm(
         total=cfg.max_steps,
@@ -298,21 +336,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
                 decision = [False, progress_state["lr"]]
                 if main:
                     try:
-                        decision = _evaluate_and_save(
-                            model,
-                            cfg,
-                            progress_state,
-                            dev_examples,
-                            chrf_pairs,
-                            src_tok,
-                            tgt_tok,
-                            device,
-                            float(loss_sum.detach()) / max(tokens, 1),
-                            save_last,
-                            best_dir,
-                            meta,
-                            run_dir,
-                        )
+                        decision = evaluate_and_save(float(loss_sum.detach()) / max(tokens, 1))
                     except OSError as exc:
                         raise _save_error(exc, step, last_dir) from exc
                 if world > 1:
@@ -342,69 +366,25 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
     return run_dir
 
 
-def _trim_metrics(path: Path, step: int) -> None:
-    """Drop metrics.jsonl rows after `step`, so a resumed run does not log the same steps twice."""
+def read_metrics(path: str | Path) -> list[dict]:
+    """metrics.jsonl rows; unreadable lines are skipped (a kill or a live run may cut the last one)."""
+    path = Path(path)
     if not path.is_file():
-        return
-    kept = []
+        return []
+    rows = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
-            continue  # a line cut short by the kill
-        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
-            kept.append(line + "\n")
-    atomic_write_bytes(path, "".join(kept).encode("utf-8"))
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
 
 
-def _evaluate_and_save(
-    model,
-    cfg,
-    progress_state,
-    dev_examples,
-    chrf_pairs,
-    src_tok,
-    tgt_tok,
-    device,
-    train_loss,
-    save_last,
-    best_dir,
-    meta,
-    run_dir,
-) -> list:
-    """Dev loss + greedy chrF; saves best/ and last/; returns [stop?, new lr]."""
-    loss = dev_loss(model, dev_examples, device, cfg.batch_tokens)
-    chrf = dev_chrf(model, chrf_pairs, src_tok, tgt_tok)
-    row = {
-        "step": progress_state["step"],
-        "train_loss": round(train_loss, 4),
-        "dev_loss": round(loss, 4),
-        "dev_chrf": round(chrf, 2),
-        "lr": progress_state["lr"],
-        "elapsed_s": round(progress_state["elapsed"], 1),
-        "train_tokens": progress_state["train_tokens"],
-    }
-    tqdm.write(json.dumps(row))
-    with open(run_dir / METRICS_FILE, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(row) + "\n")
-    if chrf > progress_state["best"]:
-        progress_state.update(best=chrf, bad_evals=0, plateau=0)
-        save_checkpoint(
-            best_dir,
-            model,
-            src_tok,
-            tgt_tok,
-            {**meta, "progress": progress_state, "dev": {"chrf": chrf, "loss": loss}},
-        )
-    else:
-        progress_state["bad_evals"] += 1
-        progress_state["plateau"] += 1
-        if progress_state["plateau"] >= cfg.lr_patience:
-            progress_state["lr"] = max(progress_state["lr"] * cfg.lr_decay, cfg.min_lr)
-            progress_state["plateau"] = 0
-    save_last()
-    # the whole log travels with each checkpoint, for its model card and the app's curves
-    for folder in (best_dir, best_dir.parent / "last"):
-        atomic_write_bytes(folder / METRICS_FILE, (run_dir / METRICS_FILE).read_bytes())
-    stop = progress_state["bad_evals"] >= cfg.patience
-    return [stop, progress_state["lr"]]
+def _trim_metrics(path: Path, step: int) -> None:
+    """Drop metrics.jsonl rows after `step`, so a resumed run does not log the same steps twice."""
+    if not path.is_file():
+        return
+    kept = [r for r in read_metrics(path) if isinstance(r.get("step"), int) and r["step"] <= step]
+    atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in kept).encode("utf-8"))

@@ -139,7 +139,9 @@ def test_alignment_and_length_counts(tiny_translator):
     for _, row in table.iterrows():
         i, j = row["target position"] - 1, row["source position"] - 1
         assert words.src_words[j] == row["attends most to"]
-        assert j == int(words.matrix[i, :-1].argmax()) and row["α"] == pytest.approx(words.matrix[i, j], abs=0.006)
+        assert j == int(words.matrix[i, :-1].argmax()) and row["α"] == pytest.approx(
+            words.matrix[i, j], abs=0.006
+        )
     counts = analysis.length_counts(result)
     assert list(counts["words"]) == [len(TOY.split()), len(result.text.split())]
     assert list(counts["subword tokens (with </s>)"]) == [len(result.src_tokens), len(result.tgt_tokens)]
@@ -243,5 +245,3 @@ def test_buckets_table_and_readers(tmp_path):
     (tmp_path / "bad.json").write_text("{nope")
     with pytest.raises(ValueError, match="bad.json"):
         analysis.read_json(tmp_path / "bad.json")
-    (tmp_path / "metrics.jsonl").write_text('{"step": 1, "dev_chrf": 3}\n{"step": 2, "dev_\n')
-    assert analysis.read_metrics(tmp_path / "metrics.jsonl") == [{"step": 1, "dev_chrf": 3}]

@@ -61,9 +61,7 @@ def _tar_xz(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def make_deb(
-    path: Path, package: str, files: dict[str, bytes], version: str = "4:7.4.7-1"
-) -> Path:
+def make_deb(path: Path, package: str, files: dict[str, bytes], version: str = "4:7.4.7-1") -> Path:
     """A minimal but real .deb: ar archive of debian-binary, control.tar.xz, data.tar.xz."""
     control = f"Package: {package}\nVersion: {version}\nArchitecture: all\nDescription: test\n"
     members = [
@@ -73,10 +71,7 @@ def make_deb(
     ]
     out = b"!<arch>\n"
     for name, data in members:
-        out += (
-            f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(data):<10}`\n".encode()
-            + data
-        )
+        out += f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(data):<10}`\n".encode() + data
         out += b"\n" if len(data) % 2 else b""
     path.write_bytes(out)
     return path
@@ -197,23 +192,16 @@ def test_tsv_round_trip_keeps_pairs_on_their_lines(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- help pages
 def test_help_alignment_by_id() -> None:
-    pairs = help_pairs(
-        {"text/a.html": EN_PAGE, "text/only_en.html": EN_PAGE}, {"text/a.html": KO_PAGE}
-    )
+    pairs = help_pairs({"text/a.html": EN_PAGE, "text/only_en.html": EN_PAGE}, {"text/a.html": KO_PAGE})
     got = {p.source: p.target for p in pairs}
     assert got["Inserting Frames"] == "프레임 삽입"
-    assert (
-        got["A frame is a container for text."]
-        == "프레임은 텍스트를 위한 컨테이너입니다."
-    )
+    assert got["A frame is a container for text."] == "프레임은 텍스트를 위한 컨테이너입니다."
     assert got["Press Ctrl + F to open Find."] == "Ctrl + F 키를 눌러 찾기를 엽니다."
     assert got["Cell text"] == "셀 텍스트"
     assert got["Same id twice."] == "같은 아이디 두 번."
     assert got["Second copy."] == "두 번째 사본."
     assert "Only in English." not in got
-    assert not any(
-        "Command" in s or "No id" in s or "<p>" in s or "color" in s for s in got
-    )
+    assert not any("Command" in s or "No id" in s or "<p>" in s or "color" in s for s in got)
     assert len(pairs) == 7  # untranslated one still here; filtering drops it
     kept = {p.source for p in filter_pairs(pairs, "ko")}
     assert "Untranslated paragraph." not in kept and len(kept) == 6
@@ -237,9 +225,7 @@ def test_filter_pairs_rules() -> None:
         Pair(" ".join(["word"] * 80), " ".join(["단어"] * 80)),  # exactly the cap: kept
         Pair("a" * 601, "가"),
         Pair("Broken text here", "깨진\x8c텍스트"),
-        Pair(
-            "The quick brown fox jumps over the lazy dog.", "가" * 200
-        ),  # stale translation
+        Pair("The quick brown fox jumps over the lazy dog.", "가" * 200),  # stale translation
     ]
     kept = filter_pairs(pairs, "ko")
     assert [(p.source, p.target) for p in kept] == [
@@ -253,29 +239,17 @@ def test_filter_pairs_rules() -> None:
     # other languages: identical strings dropped, no script check
     de = filter_pairs([Pair("File", "Datei"), Pair("Index", "Index")], "de")
     assert de == [Pair("File", "Datei")]
-    assert filter_pairs([Pair("File", "Fichier"), Pair("Menu", "Меню")], "ru") == [
-        Pair("Menu", "Меню")
-    ]
+    assert filter_pairs([Pair("File", "Fichier"), Pair("Menu", "Меню")], "ru") == [Pair("Menu", "Меню")]
 
 
 def test_split_is_deterministic_and_disjoint() -> None:
-    pairs = [
-        Pair(f"sentence {i}", f"문장 {j}")
-        for i in range(1500)
-        for j in range(1 + i % 2)
-    ]
+    pairs = [Pair(f"sentence {i}", f"문장 {j}") for i in range(1500) for j in range(1 + i % 2)]
     a, b = split_pairs(pairs, seed=0), split_pairs(list(pairs), seed=0)
     assert a == b
     assert sum(len(v) for v in a.values()) == len(pairs)
     srcs = {k: {p.source for p in v} for k, v in a.items()}
-    assert not (
-        srcs["train"] & srcs["dev"]
-        or srcs["train"] & srcs["test"]
-        or srcs["dev"] & srcs["test"]
-    )
-    assert (
-        len(a["dev"]) >= 225 and len(a["test"]) >= 225
-    )  # n//10 when 4% < 1000 is not possible
+    assert not (srcs["train"] & srcs["dev"] or srcs["train"] & srcs["test"] or srcs["dev"] & srcs["test"])
+    assert len(a["dev"]) >= 225 and len(a["test"]) >= 225  # n//10 when 4% < 1000 is not possible
     assert split_pairs(pairs, seed=1)["test"] != a["test"]
     big = [Pair(f"s{i}", "t") for i in range(12000)]
     sizes = {k: len(v) for k, v in split_pairs(big).items()}
@@ -295,9 +269,7 @@ def test_tsv_reader_errors(tmp_path: Path) -> None:
         read_pairs_tsv(write("empty.tsv", b""))
     with pytest.raises(CorpusError, match="empty"):
         read_pairs_tsv(write("blank.tsv", b"\n  \n"))
-    with pytest.raises(
-        CorpusError, match=r"line 2: not valid UTF-8 \(byte 0xb0 at byte offset 6\)"
-    ):
+    with pytest.raises(CorpusError, match=r"line 2: not valid UTF-8 \(byte 0xb0 at byte offset 6\)"):
         read_pairs_tsv(write("latin.tsv", b"a\t\xea\xb0\x80\n\xb0\tb\n"))
     with pytest.raises(CorpusError, match="line 3: no tab"):
         read_pairs_tsv(write("notab.tsv", b"a\tb\n\nno tab here\n"))
@@ -352,9 +324,7 @@ def fake_debs(tmp_path: Path) -> Path:
         "libreoffice-l10n-ko",
         {MO_KO: make_mo(UI_MO)},
     )
-    make_deb(
-        d / "libreoffice-l10n-ja_4%3a7.4.7-1_all.deb", "libreoffice-l10n-ja", {}
-    )  # ignored
+    make_deb(d / "libreoffice-l10n-ja_4%3a7.4.7-1_all.deb", "libreoffice-l10n-ja", {})  # ignored
     return d
 
 
@@ -384,14 +354,9 @@ def test_build_libreoffice_corpus_from_debs(fake_debs: Path, tmp_path: Path) -> 
         for k in summary["splits"]
     }
     every = [p for v in splits.values() for p in v]
-    assert (
-        len(every) == summary["pairs"] == 13
-    )  # 6 help + 7 ui (`_blank` is untranslated)
+    assert len(every) == summary["pairs"] == 13  # 6 help + 7 ui (`_blank` is untranslated)
     assert sum(c.get("help", 0) for c in summary["splits"].values()) == 6
-    assert (
-        Pair("Press Ctrl + F to open Find.", "Ctrl + F 키를 눌러 찾기를 엽니다.")
-        in every
-    )
+    assert Pair("Press Ctrl + F to open Find.", "Ctrl + F 키를 눌러 찾기를 엽니다.") in every
     assert Pair("First line. Second line.", "첫째 줄. 둘째 줄.") in every
     md = (out / "DATA.md").read_text(encoding="utf-8")
     for needle in (
@@ -401,13 +366,8 @@ def test_build_libreoffice_corpus_from_debs(fake_debs: Path, tmp_path: Path) -> 
         "4:7.4.7-1",
     ):
         assert needle in md
-    assert (
-        build_libreoffice_corpus("ko", tmp_path / "again", debs_dir=fake_debs)
-        == summary
-    )
-    assert (tmp_path / "again" / "train.tsv").read_bytes() == (
-        out / "train.tsv"
-    ).read_bytes()
+    assert build_libreoffice_corpus("ko", tmp_path / "again", debs_dir=fake_debs) == summary
+    assert (tmp_path / "again" / "train.tsv").read_bytes() == (out / "train.tsv").read_bytes()
 
 
 def test_build_reports_missing_packages(fake_debs: Path, tmp_path: Path) -> None:

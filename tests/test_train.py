@@ -18,7 +18,7 @@ from conftest import TINY_OVERRIDES
 
 from seq2seq import load_translator
 from seq2seq.config import load_train_config
-from seq2seq.train import STATE_FILE, TrainingError, make_batches, train
+from seq2seq.train import STATE_FILE, TrainingError, make_batches, read_metrics, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -151,3 +151,8 @@ def test_two_process_ddp_matches_single_process(toy_corpus, tmp_path):
     expected = _weights(single / "last")
     for key, value in _weights(tmp_path / "ddp" / "last").items():
         torch.testing.assert_close(value, expected[key], rtol=1e-3, atol=1e-4)
+
+
+def test_read_metrics_skips_a_line_cut_short(tmp_path):
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1, "dev_chrf": 3}\n{"step": 2, "dev_\n')
+    assert read_metrics(tmp_path / "metrics.jsonl") == [{"step": 1, "dev_chrf": 3}]
