@@ -30,5 +30,5 @@ test: $(BIN)/pytest browser-deps  ## the whole suite: library, training, app (Ap
 lint: $(BIN)/pytest
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-bench: $(BIN)/streamlit
+bench: $(BIN)/pytest browser-deps  ## latency, app cold start and memory, speed-ups; `python -m bench peer` for Joey NMT
 	$(BIN)/python -m bench

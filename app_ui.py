@@ -9,6 +9,8 @@ One `st.cache_resource` loader serves every page and every browser session (mode
 from __future__ import annotations
 
 import os
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,8 +60,15 @@ def _load(path: str, stamp: float) -> Translator:
     # One sentence is small matrices: a second intra-op thread barely helps, and when the CPU is busy
     # (another process training) it makes decoding 10-50x slower. SEQ2SEQ_THREADS overrides.
     torch.set_num_threads(max(1, int(os.environ.get("SEQ2SEQ_THREADS") or 1)))
+    started = time.perf_counter()
     translator = load_translator(path)
     translator.translate("Warm up.")  # the first call pays one-off setup; keep it out of the times shown
+    # one line in the server log per load: the load tests check that a model is loaded once, not per session
+    print(
+        f"seq2seq: loaded model {path} on {translator.device} in {time.perf_counter() - started:.2f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     return translator
 
 

@@ -1,3 +1,33 @@
-from .latency import main
+"""`python -m bench [latency|app|peer|all] [options]`: print each table, save it, rebuild bench/RESULTS.md.
 
-main()
+python -m bench                 # latency and app (a few minutes)
+python -m bench peer            # the Joey NMT side by side (about 75 minutes: two 30-minute budgets)
+python -m bench all             # everything
+python -m bench latency --repeats 5 --checkpoint checkpoints/enko-fixed
+"""
+
+import sys
+
+from . import app, latency, peer, report, speedups
+
+BENCHMARKS = {"latency": latency, "app": app, "speedups": speedups, "peer": peer}
+
+
+def main(argv: list[str]) -> None:
+    name, rest = (argv[0], argv[1:]) if argv and not argv[0].startswith("-") else ("default", argv)
+    if name in ("-h", "--help", "help"):
+        print(__doc__)
+        return
+    names = {"default": ["latency", "app", "speedups"], "all": ["latency", "app", "speedups", "peer"]}.get(
+        name, [name]
+    )
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        sys.exit(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHMARKS)} or all")
+    for n in names:
+        results = BENCHMARKS[n].main(rest if len(names) == 1 else [])
+        print(f"saved {report.save(n, results, rest if len(names) == 1 else [])}")
+    print(f"wrote {report.write_markdown()}")
+
+
+main(sys.argv[1:])

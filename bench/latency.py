@@ -79,25 +79,31 @@ def run(checkpoint: str, repeats: int, threads: int) -> list[dict]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
+def table(results: dict) -> str:
+    """Markdown: p50/p95 per input length and search."""
+    rows = results["rows"]
+    lines = ["| words | search | p50 ms | p95 ms | output tokens |", "|---|---|---|---|---|"]
+    for r in rows:
+        search = (
+            r["beam"] if isinstance(r["beam"], str) else ("greedy" if r["beam"] == 1 else f"beam {r['beam']}")
+        )
+        lines.append(
+            f"| {r['words']} | {search} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['tgt_tokens']} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--checkpoint", default="checkpoints/enko-additive")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     rows = run(args.checkpoint, args.repeats, args.threads)
+    results = {"checkpoint": Path(args.checkpoint).name, "threads": args.threads, "repeats": args.repeats,
+               "rows": rows}  # fmt: skip
     print(
-        f"interactive latency, {Path(args.checkpoint).name}, CPU, {args.threads} thread(s), "
-        f"{args.repeats} runs each"
+        f"interactive latency, {results['checkpoint']}, CPU, {args.threads} thread(s), {args.repeats} runs each"
     )
-    print(f"{'words':>5} {'search':>7} {'p50 ms':>8} {'p95 ms':>8} {'out tokens':>10}")
-    for r in rows:
-        search = (
-            r["beam"] if isinstance(r["beam"], str) else ("greedy" if r["beam"] == 1 else f"beam {r['beam']}")
-        )
-        print(f"{r['words']:>5} {search:>7} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['tgt_tokens']:>10}")
-    return rows
-
-
-if __name__ == "__main__":
-    main()
+    print(table(results))
+    return results

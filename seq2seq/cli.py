@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, OSError, RuntimeError) as exc:  # OSError: a missing file, a full disk, no permission
         message = " ".join(str(exc).split())  # one line, even when torch's message spans many
         print(f"error: {message}", file=sys.stderr)
         return 2

@@ -107,39 +107,59 @@ def beam_search(
     """
     batch, k = memory.mask.size(0), beam_size
     device = memory.mask.device
-    mem = memory.index_select(torch.arange(batch, device=device).repeat_interleave(k))
+    # Only sentences still searching are decoded: `active` lists them, and the live tensors (state,
+    # feed, prev, mem) hold their K hypotheses each. A sentence leaves once it has K finished ones.
+    active = torch.arange(batch, device=device)
+    mem = memory.index_select(active.repeat_interleave(k))
     state, feed = model.decoder.start(mem)
     prev = torch.full((batch * k,), BOS_ID, dtype=torch.long, device=device)
     scores = torch.full((batch, k), float("-inf"), device=device)
     scores[:, 0] = 0.0  # all beams start identical: keep one so the first step has no duplicates
-    offsets = (torch.arange(batch, device=device) * k)[:, None]  # (B, 1)
+    src_len = memory.mask.size(1)
     history: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = []
     finished: list[list[tuple[int, int]]] = [[] for _ in range(batch)]  # (step, slot)
     for t in range(max_len):
+        n = active.numel()
         out = model.decoder.step(prev, state, feed, mem)
-        logp = torch.log_softmax(model.decoder.logits(out.feed).float(), dim=-1)  # (B*K, V)
+        logp = torch.log_softmax(model.decoder.logits(out.feed).float(), dim=-1)  # (n*K, V)
         vocab = logp.size(-1)
-        candidates = (scores.view(-1, 1) + logp).view(batch, k * vocab)
-        top_scores, top_index = candidates.topk(k, dim=-1)  # (B, K)
+        candidates = (scores.view(-1, 1) + logp).view(n, k * vocab)
+        top_scores, top_index = candidates.topk(k, dim=-1)  # (n, K)
         parents = torch.div(top_index, vocab, rounding_mode="floor")
         tokens = top_index % vocab
-        flat_parents = (offsets + parents).view(-1)
+        flat_parents = (torch.arange(n, device=device)[:, None] * k + parents).view(-1)
+        rows = active.cpu().numpy()
+        # history is kept for every sentence of the batch; ones that already left hold dead slots
+        tok_np = np.full((batch, k), PAD_ID, dtype=np.int64)
+        par_np = np.zeros((batch, k), dtype=np.int64)
+        top_np = np.full((batch, k), -np.inf, dtype=np.float32)
+        tok_np[rows], par_np[rows], top_np[rows] = (
+            tokens.cpu().numpy(),
+            parents.cpu().numpy(),
+            top_scores.cpu().numpy(),
+        )
         attn = None
         if out.weights is not None:
-            attn = out.weights.float()[flat_parents].view(batch, k, -1).cpu().numpy()
-        top_np, tok_np = top_scores.cpu().numpy(), tokens.cpu().numpy()
-        history.append((tok_np, parents.cpu().numpy(), top_np, attn))
+            attn = np.zeros((batch, k, src_len), dtype=np.float32)
+            attn[rows] = out.weights.float()[flat_parents].view(n, k, -1).cpu().numpy()
+        history.append((tok_np, par_np, top_np, attn))
         is_eos = tokens == EOS_ID
-        eos_np = is_eos.cpu().numpy()
-        for b, slot in zip(*np.nonzero(eos_np & np.isfinite(top_np))):
+        for b, slot in zip(*np.nonzero((tok_np == EOS_ID) & np.isfinite(top_np))):
             if len(finished[b]) < k:
                 finished[b].append((t, int(slot)))
-        full = torch.tensor([len(f) >= k for f in finished], device=device)
-        scores = top_scores.masked_fill(is_eos | full[:, None], float("-inf"))
-        if not bool(torch.isfinite(scores).any()):
-            break
-        state, feed = out.state[flat_parents], out.feed[flat_parents]
-        prev = tokens.view(-1)
+        scores = top_scores.masked_fill(is_eos, float("-inf"))
+        state, feed, prev = out.state[flat_parents], out.feed[flat_parents], tokens.view(-1)
+        searching = torch.tensor(
+            [len(finished[b]) < k for b in rows.tolist()], dtype=torch.bool, device=device
+        ) & torch.isfinite(scores).any(dim=-1)
+        if not bool(searching.all()):
+            if not bool(searching.any()):
+                break
+            keep = searching.nonzero().squeeze(1)
+            keep_rows = (keep[:, None] * k + torch.arange(k, device=device)).view(-1)
+            active, scores = active[keep], scores[keep]
+            state, feed, prev = state[keep_rows], feed[keep_rows], prev[keep_rows]
+            mem = mem.index_select(keep_rows)
     lengths = memory.mask.sum(1).cpu().numpy()
     results = []
     for b in range(batch):

@@ -581,3 +581,19 @@ def test_a_full_disk_during_training_stops_clearly_and_resume_completes(toy_corp
     steps = [json.loads(line)["step"] for line in (run / METRICS_FILE).read_text().splitlines()]
     assert steps == [50, 100, 150], "the step logged before the failed save is logged once, not twice"
     assert_translation(load_translator(run / "best", device="cpu").translate(TOY))
+
+
+def test_cli_evaluate_on_a_full_disk_says_so_in_one_line(tiny_checkpoint, toy_corpus, monkeypatch, capsys):
+    """Was a traceback: the CLI turned ValueError and RuntimeError into one line, but not OSError."""
+    from seq2seq import cli
+
+    out = Path(tempfile.mkdtemp())
+    disk_full(monkeypatch, "fsync", 0)
+    code = cli.main(["evaluate", str(tiny_checkpoint), "--test", str(toy_corpus / "test.tsv"),
+                     "--beam", "1", "--limit", "3", "--out", str(out)])  # fmt: skip
+    monkeypatch.undo()
+    err = capsys.readouterr().err.strip()  # the progress bar, then one line
+    last = err.splitlines()[-1]
+    assert code == 2 and last.startswith("error: ") and "No space left on device" in last
+    assert "Traceback" not in err
+    assert not [p for p in out.iterdir() if p.suffix == ".tmp" or p.name.startswith(".")]  # nothing half-written

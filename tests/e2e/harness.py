@@ -1,0 +1,379 @@
+"""The real-browser harness: `streamlit run app.py` on loopback, Debian Chromium through Playwright, helpers.
+
+The server reads the two tiny checkpoints that `tests/conftest.py` trains (`checkpoints_dir`), never the
+shipped models. Chromium is the system one (`make browser-deps` installs it with apt); `playwright install`
+is never needed. A missing browser or a server that does not start fails the run; the only way to skip
+the browser tests is to set SEQ2SEQ_SKIP_BROWSER=1 explicitly. Test modules import the fixtures they use
+from here. (Not a conftest.py on purpose: a second `conftest` module would shadow `from conftest import
+...` in the tests one folder up.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("SEQ2SEQ_SKIP_BROWSER", "") == "1",
+    reason="SEQ2SEQ_SKIP_BROWSER=1: real-browser tests skipped on request",
+)
+
+try:  # an explicit skip must work even where playwright is not installed
+    from playwright.sync_api import Locator, Page, expect
+except ImportError:  # pragma: no cover - the browser fixture fails with the reason
+    Locator = Page = None  # type: ignore[assignment,misc]
+    expect = None  # type: ignore[assignment]
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+MODEL = "tiny-additive"
+SENTENCE_A = "the user opens the file ."
+SENTENCE_B = "the macro deletes the chart again ."
+EVIL = "<script>alert(1)</script> <img src=x onerror=alert(1)>"
+RUN_TIMEOUT_MS = 60_000  # one Streamlit rerun, model included, on a busy 2-core machine
+MAX_SHOT_HEIGHT = 9_000
+ROW_MARKER_X, HEADER_HEIGHT, ROW_HEIGHT = 18, 35, 35  # st.dataframe's grid geometry, in CSS pixels
+
+HEATMAP_TITLE = "Attention α_ij"
+PAGES = {  # sidebar label -> (a word of its h1 title, plotly charts expected for the shared sentence)
+    "Translate": ("Translate", 1),
+    "Step through": ("Step through", 0),
+    "Beam search": ("Beam search", 2),
+    "Compare": ("Attention vs fixed context", 2),
+    "Error analysis": ("Error analysis", 0),
+    "Model card": ("Model card", 2),
+}
+
+
+# --------------------------------------------------------------------------- server and browser
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_START_TIMEOUT_S = 90
+VIEWPORT = {"width": 1400, "height": 1000}
+
+
+def chromium_path() -> str:
+    """The system Chromium; fails loudly (with the fix) when it is missing."""
+    for candidate in (
+        os.environ.get("SEQ2SEQ_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail(
+        "Chromium not found: run `make browser-deps` (apt-get install chromium fonts-nanum), point "
+        "SEQ2SEQ_CHROMIUM at a Chromium binary, or set SEQ2SEQ_SKIP_BROWSER=1 to skip the browser tests.",
+        pytrace=False,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int  # the Streamlit server process (python), for its memory
+    log: Path  # its stdout and stderr
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process, from /proc."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no VmRSS for {self.pid}")
+
+
+@pytest.fixture(scope="module")
+def server(checkpoints_dir: Path, request) -> Iterator[Server]:
+    """`streamlit run app.py` on a free loopback port over the tiny checkpoints; killed (whole group) after."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = ARTIFACTS / f"e2e-streamlit-server-{request.module.__name__}.log"
+    env = {
+        **os.environ,
+        "SEQ2SEQ_CHECKPOINTS": str(checkpoints_dir),
+        "OMP_NUM_THREADS": "1",  # the machine is shared: keep the model's CPU use modest
+        "MKL_NUM_THREADS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.address", "127.0.0.1",
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--server.fileWatcherType", "none",
+        "--server.runOnSave", "false",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while not _healthy(url):
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"the Streamlit server exited with code {proc.returncode}:\n"
+                    f"{log_path.read_text(encoding='utf-8')[-3000:]}",
+                    pytrace=False,
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"the Streamlit server did not answer {url}/_stcore/health within "
+                    f"{SERVER_START_TIMEOUT_S} s:\n{log_path.read_text(encoding='utf-8')[-3000:]}",
+                    pytrace=False,
+                )
+            time.sleep(0.5)
+        yield Server(url, proc.pid, log_path)
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def app_url(server: Server) -> str:
+    return server.url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module; each test opens its own contexts (= browser sessions)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - requirements-dev.txt pins it
+        pytest.fail(
+            f"playwright is not installed ({exc}); pip install -r requirements-dev.txt", pytrace=False
+        )
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        try:
+            chromium = playwright.chromium.launch(
+                executable_path=executable, headless=True, args=CHROMIUM_ARGS
+            )
+        except Exception as exc:  # noqa: BLE001 - any launch failure is a hard failure with its reason
+            pytest.fail(f"cannot launch Chromium at {executable}: {exc}", pytrace=False)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_context(browser):
+    """A factory of fresh browser contexts (separate cookies and Streamlit sessions), all closed afterwards."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport=VIEWPORT, locale="en-US", device_scale_factor=1)
+        context.set_default_timeout(30_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+# --------------------------------------------------------------------------- expected values from the library
+@pytest.fixture(scope="module")
+def translator(checkpoints_dir):
+    from seq2seq import load_translator
+
+    return load_translator(checkpoints_dir / MODEL, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def expected(translator):
+    """The library's greedy translations of the sentences the tests type, the app's defaults."""
+    results = {s: translator.translate(s, beam_size=1) for s in (SENTENCE_A, SENTENCE_B, EVIL)}
+    assert results[SENTENCE_A].text != results[SENTENCE_B].text, "the two test sentences must differ"
+    return results
+
+
+# --------------------------------------------------------------------------- browser helpers
+def open_page(new_context, dialogs: list[str], errors: list[str]) -> Page:
+    """A page in a fresh context (its own Streamlit session) that records dialogs and JS errors."""
+    page = new_context().new_page()
+
+    def on_dialog(dialog) -> None:
+        dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page
+
+
+def settle(page: Page, timeout: int = RUN_TIMEOUT_MS) -> None:
+    """Wait until Streamlit has finished the current run: connected, script not running, nothing stale."""
+    page.wait_for_timeout(250)  # let a rerun that a click just requested begin
+    page.wait_for_function(
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            return app
+                && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+                && app.getAttribute('data-test-script-state') === 'notRunning'
+                && !document.querySelector('[data-testid="stStatusWidget"]')
+                && !document.querySelector('[data-stale="true"]');
+        }""",
+        timeout=timeout,
+        polling=100,
+    )
+
+
+def goto(page: Page, url: str) -> None:
+    page.goto(url, wait_until="domcontentloaded", timeout=RUN_TIMEOUT_MS)
+    expect(page.get_by_role("heading", level=1).first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    settle(page)
+
+
+def nav(page: Page, label: str, title: str) -> None:
+    """Click a page in the sidebar navigation and wait for its title."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=label, exact=True).click()
+    expect(page.get_by_role("heading", level=1, name=re.compile(re.escape(title)))).to_be_visible(
+        timeout=RUN_TIMEOUT_MS
+    )
+    settle(page)
+
+
+def main(page: Page) -> Locator:
+    return page.locator('[data-testid="stMain"]')
+
+
+def sentence_box(page: Page) -> Locator:
+    return main(page).get_by_role("textbox", name="English sentence", exact=True)
+
+
+def translate(page: Page, sentence: str, *, wait: bool = True) -> None:
+    """Type the sentence and press Translate, as a person would."""
+    box = sentence_box(page)
+    box.fill(sentence)
+    main(page).get_by_role("button", name="Translate", exact=True).click()
+    if wait:
+        settle(page)
+
+
+def click_in_view(target: Locator) -> None:
+    """Scroll the target to the middle at once, then click. Streamlit's main column scrolls smoothly, and a
+    popover (a selectbox's list) opened by a click during that scroll closes again when the scroll ends."""
+    target.evaluate("e => e.scrollIntoView({block: 'center', behavior: 'instant'})")
+    target.click()
+
+
+def select_first_row(table: Locator) -> None:
+    """Click the row-selection column of a dataframe's first row (the grid is a canvas: click by position)."""
+    table.evaluate("e => e.scrollIntoView({block: 'center', behavior: 'instant'})")
+    expect(table.locator("[role=gridcell]").first).to_be_attached(timeout=RUN_TIMEOUT_MS)  # data loaded
+    box = table.bounding_box()
+    table.page.mouse.click(box["x"] + ROW_MARKER_X, box["y"] + HEADER_HEIGHT + ROW_HEIGHT / 2)
+
+
+def chart(page: Page, title: str) -> Locator:
+    """The Plotly chart whose title (SVG text) contains `title`."""
+    return main(page).locator(".js-plotly-plot").filter(has_text=title)
+
+
+def expect_ticks(plot: Locator, x: list[str] | None = None, y: list[str] | None = None) -> None:
+    """Tick labels as drawn (SVG text), in axis order; Plotly shows escaped tokens such as `</s>` literally."""
+    if x is not None:
+        expect(plot.locator(".xtick text")).to_have_text(x, timeout=RUN_TIMEOUT_MS)
+    if y is not None:
+        expect(plot.locator(".ytick text")).to_have_text(y, timeout=RUN_TIMEOUT_MS)
+
+
+def expect_translation(page: Page, text: str) -> None:
+    expect(main(page).get_by_text(text, exact=True).first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+
+
+def expect_no_exception(page: Page) -> None:
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def shot(page: Page, name: str) -> Path:
+    """A screenshot of the whole page: the viewport grows to the main column's scroll height, then shrinks back."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...['stMain', 'stSidebarContent'].map(id => "
+        '(document.querySelector(`[data-testid="${id}"]`) || {scrollHeight: 0}).scrollHeight))'
+    )
+    page.set_viewport_size(
+        {"width": size["width"], "height": int(min(max(height, size["height"]), MAX_SHOT_HEIGHT))}
+    )
+    try:
+        page.wait_for_timeout(200)  # one layout pass at the new size
+        page.screenshot(path=str(path))
+    finally:
+        page.set_viewport_size(size)
+    return path
+
+
+@pytest.fixture
+def dialogs() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def js_errors() -> list[str]:
+    return []
+
+
+@pytest.fixture(autouse=True)
+def _no_dialogs_or_js_errors(dialogs, js_errors):
+    """Every test: no alert/confirm/prompt fired and no uncaught JavaScript error in any page."""
+    yield
+    assert dialogs == [], f"a dialog fired: {dialogs}"
+    assert js_errors == [], f"uncaught JavaScript errors: {js_errors}"

@@ -1,0 +1,88 @@
+"""The benchmark scripts keep working (a smoke run at tiny sizes) and compare like with like.
+
+Nothing here times anything: the numbers live in bench/RESULTS.md, made by `python -m bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import sentencepiece as spm
+
+from bench import app, latency, peer, report, speedups
+
+
+def test_joey_config_has_our_shape(tmp_path):
+    shape = peer.our_shape()
+    cfg = peer.joey_config(tmp_path / "data", tmp_path / "model", shape, updates=10, validation_freq=5)
+    encoder, decoder = cfg["model"]["encoder"], cfg["model"]["decoder"]
+    assert (encoder["rnn_type"], encoder["bidirectional"], encoder["hidden_size"]) == ("gru", True, 256)
+    assert (decoder["rnn_type"], decoder["attention"], decoder["hidden_size"]) == ("gru", "bahdanau", 512)
+    assert encoder["embeddings"]["embedding_dim"] == decoder["embeddings"]["embedding_dim"] == shape.embed_dim
+    training = cfg["training"]
+    assert (training["batch_type"], training["batch_size"]) == ("token", shape.batch_tokens)
+    assert training["learning_rate"] == shape.lr and training["label_smoothing"] == shape.label_smoothing
+    assert training["scheduling"] == "exponential" and training["decrease_factor"] == 1.0  # a fixed lr
+    assert cfg["data"]["src"]["tokenizer_type"] == cfg["data"]["trg"]["tokenizer_type"] == "sentencepiece"
+
+
+def test_prepare_data_gives_joey_our_pairs_and_our_pieces(toy_corpus, tiny_checkpoint, tmp_path):
+    out = peer.prepare_data(toy_corpus, tiny_checkpoint, tmp_path / "joey", dev_sentences=5)
+    train = (toy_corpus / "train.tsv").read_text(encoding="utf-8").splitlines()
+    assert (out / "train.en").read_text(encoding="utf-8").splitlines() == [r.split("\t")[0] for r in train]
+    assert (out / "train.ko").read_text(encoding="utf-8").splitlines() == [r.split("\t")[1] for r in train]
+    assert len((out / "dev.en").read_text(encoding="utf-8").splitlines()) == 5
+    pieces = (out / "trg_vocab.txt").read_text(encoding="utf-8").splitlines()
+    model = spm.SentencePieceProcessor(model_file=str(tiny_checkpoint / "tgt.model"))
+    assert pieces == [model.id_to_piece(i) for i in range(4, model.get_piece_size())]
+    assert not {"<pad>", "<unk>", "<s>", "</s>"} & set(pieces)  # Joey adds its own specials
+
+
+def test_latency_smoke_run_and_results_page(tiny_checkpoint, toy_corpus, tmp_path, monkeypatch):
+    checkpoint = tmp_path / "tiny"
+    shutil.copytree(tiny_checkpoint, checkpoint)
+    shutil.copy(toy_corpus / "test.tsv", checkpoint / "test.tsv")
+    results = latency.main(["--checkpoint", str(checkpoint), "--repeats", "2"])
+    rows = results["rows"]
+    assert {(r["words"], r["beam"]) for r in rows} == {
+        (w, b) for w in latency.WORDS for b in (1, 5, "step()")
+    }
+    assert all(0 < r["p50_ms"] <= r["p95_ms"] for r in rows)
+
+    monkeypatch.setattr(report, "RESULTS_DIR", tmp_path / "results")
+    monkeypatch.setattr(report, "RESULTS_MD", tmp_path / "RESULTS.md")
+    saved = report.save("latency", results, ["--repeats", "2"])
+    record = json.loads(saved.read_text(encoding="utf-8"))
+    assert record["environment"]["versions"]["torch"] and record["environment"]["hardware"]
+    page = report.write_markdown().read_text(encoding="utf-8")
+    assert "## Interactive latency" in page and "python -m bench latency --repeats 2" in page
+    assert "| 30 | beam 5 |" in page
+
+
+def test_bench_command_refuses_an_unknown_benchmark():
+    done = subprocess.run([sys.executable, "-m", "bench", "nonsense"], capture_output=True, text=True)
+    assert done.returncode != 0 and "unknown benchmark 'nonsense'" in done.stderr
+
+
+def test_speedups_smoke_run_keeps_translations_equal():
+    """Each switched-off candidate must give the same translations (checked inside) and a positive time."""
+    results = speedups.main(["--sentences", "6", "--repeats", "1"])
+    names = [r["candidate"] for r in results["rows"]]
+    assert any("keys U h_j once" in n for n in names) and any("packed encoder" in n for n in names)
+    assert all(r["on"] > 0 and r["off"] > 0 for r in results["rows"])
+    assert "| candidate | without | with | gain |" in speedups.table(results)
+
+
+@pytest.mark.skipif(os.environ.get("SEQ2SEQ_SKIP_BROWSER") == "1", reason="no browser tests on request")
+def test_app_cold_start_smoke_run():
+    """One cold start of the real app on the shipped model, in Chromium, and two translations after it."""
+    results = app.run(runs=1, translations=2)
+    first = results["runs"][0]
+    assert 0 < first["server_up_s"] < first["first_heatmap_s"]
+    assert 100 < results["rss_mb_first"] <= results["rss_mb_peak"]
+    assert "cold start" in app.table(results)
