@@ -11,19 +11,11 @@ Translate page.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+from . import local_app
+
 TIMEOUT_MS = 120_000
 SENTENCES = [  # the software-documentation domain of the corpus
     "Click the Save button to save the document.",
@@ -34,40 +26,14 @@ SENTENCES = [  # the software-documentation domain of the corpus
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-            return response.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def one_run(browser, translations: int) -> dict:
     """Start a server, time the first heatmap, then translate on the Translate page and read memory."""
-    port = _free_port()
+    port = local_app.free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.headless", "true", "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false"]  # fmt: skip
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+    proc = local_app.start(port)
     try:
-        while not _healthy(url):
+        while not local_app.healthy(url):
             if proc.poll() is not None or time.perf_counter() - started > 120:
                 raise RuntimeError("the Streamlit server did not start")
             time.sleep(0.05)
@@ -76,7 +42,11 @@ def one_run(browser, translations: int) -> dict:
         page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
         page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=TIMEOUT_MS)
         first_heatmap = time.perf_counter() - started
-        row = {"server_up_s": healthy, "first_heatmap_s": first_heatmap, "rss_mb_first": rss_mb(proc.pid)}
+        row = {
+            "server_up_s": healthy,
+            "first_heatmap_s": first_heatmap,
+            "rss_mb_first": local_app.rss_mb(proc.pid),
+        }
         if translations:
             page.goto(f"{url}/Translate", wait_until="domcontentloaded", timeout=TIMEOUT_MS)
             box = page.get_by_role("textbox", name="English sentence", exact=True)
@@ -92,13 +62,12 @@ def one_run(browser, translations: int) -> dict:
                     "?.getAttribute('data-test-script-state') === 'notRunning'",
                     timeout=TIMEOUT_MS,
                 )
-                peak = max(peak, rss_mb(proc.pid))
-            row.update(rss_mb_after=rss_mb(proc.pid), rss_mb_peak=peak, translations=translations)
+                peak = max(peak, local_app.rss_mb(proc.pid))
+            row.update(rss_mb_after=local_app.rss_mb(proc.pid), rss_mb_peak=peak, translations=translations)
         page.close()
         return row
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        local_app.stop(proc)
 
 
 def run(runs: int, translations: int) -> dict:
@@ -107,7 +76,7 @@ def run(runs: int, translations: int) -> dict:
     rows = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            executable_path="/usr/bin/chromium", headless=True, args=local_app.CHROMIUM_ARGS
         )
         try:
             for r in range(runs):

@@ -5,62 +5,29 @@ Run from the repo root after `make test` installed the browser: `.venv/bin/pytho
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from the repo root: `bench` is beside `docs`
+from bench import local_app  # noqa: E402
+
 SENTENCE = "If you want to print only the selected pages, enter the page numbers in the Pages box."
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def main() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    port = local_app.free_port()
+    server = local_app.start(port)
     try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health").read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
+        for _ in range(240):
+            if local_app.healthy(f"http://127.0.0.1:{port}"):
+                break
+            time.sleep(0.5)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=local_app.CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1650})
             page.goto(f"http://127.0.0.1:{port}/Translate")
             page.locator("textarea").first.fill(SENTENCE)
@@ -70,7 +37,7 @@ def main() -> None:
             page.screenshot(path=str(REPO / "docs" / "screenshot.png"), full_page=False)
             browser.close()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        local_app.stop(server)
 
 
 if __name__ == "__main__":

@@ -596,4 +596,6 @@ def test_cli_evaluate_on_a_full_disk_says_so_in_one_line(tiny_checkpoint, toy_co
     last = err.splitlines()[-1]
     assert code == 2 and last.startswith("error: ") and "No space left on device" in last
     assert "Traceback" not in err
-    assert not [p for p in out.iterdir() if p.suffix == ".tmp" or p.name.startswith(".")]  # nothing half-written
+    assert not [
+        p for p in out.iterdir() if p.suffix == ".tmp" or p.name.startswith(".")
+    ]  # nothing half-written

@@ -3,7 +3,8 @@
 The server reads the two tiny checkpoints that `tests/conftest.py` trains (`checkpoints_dir`), never the
 shipped models. Chromium is the system one (`make browser-deps` installs it with apt); `playwright install`
 is never needed. A missing browser or a server that does not start fails the run; the only way to skip
-the browser tests is to set SEQ2SEQ_SKIP_BROWSER=1 explicitly. Test modules import the fixtures they use
+the browser tests is to set SEQ2SEQ_SKIP_BROWSER=1 explicitly. Starting and stopping the server is shared with
+`bench app` and the screenshot script (`bench/local_app.py`). Test modules import the fixtures they use
 from here. (Not a conftest.py on purpose: a second `conftest` module would shadow `from conftest import
 ...` in the tests one folder up.)
 """
@@ -13,17 +14,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from bench import local_app
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("SEQ2SEQ_SKIP_BROWSER", "") == "1",
@@ -58,15 +56,6 @@ PAGES = {  # sidebar label -> (a word of its h1 title, plotly charts expected fo
 
 
 # --------------------------------------------------------------------------- server and browser
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SERVER_START_TIMEOUT_S = 90
 VIEWPORT = {"width": 1400, "height": 1000}
 
@@ -88,34 +77,6 @@ def chromium_path() -> str:
     )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=10)
-
-
 @dataclass
 class Server:
     url: str
@@ -123,18 +84,14 @@ class Server:
     log: Path  # its stdout and stderr
 
     def rss_mb(self) -> float:
-        """Resident memory of the server process, from /proc."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError(f"no VmRSS for {self.pid}")
+        return local_app.rss_mb(self.pid)
 
 
 @pytest.fixture(scope="module")
 def server(checkpoints_dir: Path, request) -> Iterator[Server]:
     """`streamlit run app.py` on a free loopback port over the tiny checkpoints; killed (whole group) after."""
     ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
+    port = local_app.free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = ARTIFACTS / f"e2e-streamlit-server-{request.module.__name__}.log"
     env = {
@@ -144,28 +101,11 @@ def server(checkpoints_dir: Path, request) -> Iterator[Server]:
         "MKL_NUM_THREADS": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--server.fileWatcherType", "none",
-        "--server.runOnSave", "false",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        proc = local_app.start(port, log, env)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _healthy(url):
+        while not local_app.healthy(url):
             if proc.poll() is not None:
                 pytest.fail(
                     f"the Streamlit server exited with code {proc.returncode}:\n"
@@ -181,7 +121,7 @@ def server(checkpoints_dir: Path, request) -> Iterator[Server]:
             time.sleep(0.5)
         yield Server(url, proc.pid, log_path)
     finally:
-        _stop(proc)
+        local_app.stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +142,7 @@ def browser():
     with sync_playwright() as playwright:
         try:
             chromium = playwright.chromium.launch(
-                executable_path=executable, headless=True, args=CHROMIUM_ARGS
+                executable_path=executable, headless=True, args=local_app.CHROMIUM_ARGS
             )
         except Exception as exc:  # noqa: BLE001 - any launch failure is a hard failure with its reason
             pytest.fail(f"cannot launch Chromium at {executable}: {exc}", pytrace=False)
