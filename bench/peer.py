@@ -51,10 +51,10 @@ class Shape:
     max_tgt_len: int
 
 
-def our_shape(threads_overrides: list[str] | None = None) -> Shape:
+def our_shape() -> Shape:
     from seq2seq.config import load_train_config
 
-    cfg = load_train_config(CONFIG, threads_overrides or [])
+    cfg = load_train_config(CONFIG)
     return Shape(
         cfg.model.embed_dim,
         cfg.model.hidden_size,

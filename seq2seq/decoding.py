@@ -109,8 +109,8 @@ def beam_search(
     device = memory.mask.device
     # Only sentences still searching are decoded: `active` lists them, and the live tensors (state,
     # feed, prev, mem) hold their K hypotheses each. A sentence leaves once it has K finished ones.
-    active = torch.arange(batch, device=device)
-    mem = memory.index_select(active.repeat_interleave(k))
+    active = np.arange(batch)  # sentence ids, in the order of the live rows
+    mem = memory.index_select(torch.arange(batch, device=device).repeat_interleave(k))
     state, feed = model.decoder.start(mem)
     prev = torch.full((batch * k,), BOS_ID, dtype=torch.long, device=device)
     scores = torch.full((batch, k), float("-inf"), device=device)
@@ -119,7 +119,7 @@ def beam_search(
     history: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = []
     finished: list[list[tuple[int, int]]] = [[] for _ in range(batch)]  # (step, slot)
     for t in range(max_len):
-        n = active.numel()
+        n = len(active)
         out = model.decoder.step(prev, state, feed, mem)
         logp = torch.log_softmax(model.decoder.logits(out.feed).float(), dim=-1)  # (n*K, V)
         vocab = logp.size(-1)
@@ -128,12 +128,11 @@ def beam_search(
         parents = torch.div(top_index, vocab, rounding_mode="floor")
         tokens = top_index % vocab
         flat_parents = (torch.arange(n, device=device)[:, None] * k + parents).view(-1)
-        rows = active.cpu().numpy()
         # history is kept for every sentence of the batch; ones that already left hold dead slots
         tok_np = np.full((batch, k), PAD_ID, dtype=np.int64)
         par_np = np.zeros((batch, k), dtype=np.int64)
         top_np = np.full((batch, k), -np.inf, dtype=np.float32)
-        tok_np[rows], par_np[rows], top_np[rows] = (
+        tok_np[active], par_np[active], top_np[active] = (
             tokens.cpu().numpy(),
             parents.cpu().numpy(),
             top_scores.cpu().numpy(),
@@ -141,7 +140,7 @@ def beam_search(
         attn = None
         if out.weights is not None:
             attn = np.zeros((batch, k, src_len), dtype=np.float32)
-            attn[rows] = out.weights.float()[flat_parents].view(n, k, -1).cpu().numpy()
+            attn[active] = out.weights.float()[flat_parents].view(n, k, -1).cpu().numpy()
         history.append((tok_np, par_np, top_np, attn))
         is_eos = tokens == EOS_ID
         for b, slot in zip(*np.nonzero((tok_np == EOS_ID) & np.isfinite(top_np))):
@@ -150,14 +149,14 @@ def beam_search(
         scores = top_scores.masked_fill(is_eos, float("-inf"))
         state, feed, prev = out.state[flat_parents], out.feed[flat_parents], tokens.view(-1)
         searching = torch.tensor(
-            [len(finished[b]) < k for b in rows.tolist()], dtype=torch.bool, device=device
+            [len(finished[b]) < k for b in active.tolist()], dtype=torch.bool, device=device
         ) & torch.isfinite(scores).any(dim=-1)
         if not bool(searching.all()):
             if not bool(searching.any()):
                 break
             keep = searching.nonzero().squeeze(1)
             keep_rows = (keep[:, None] * k + torch.arange(k, device=device)).view(-1)
-            active, scores = active[keep], scores[keep]
+            active, scores = active[keep.cpu().numpy()], scores[keep]
             state, feed, prev = state[keep_rows], feed[keep_rows], prev[keep_rows]
             mem = mem.index_select(keep_rows)
     lengths = memory.mask.sum(1).cpu().numpy()

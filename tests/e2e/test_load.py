@@ -132,4 +132,5 @@ def test_memory_settles_over_300_translations(server, new_context, dialogs, js_e
     settled = rss[SETTLED_AFTER]
     drift = {n: round(mb / settled - 1, 3) for n, mb in rss.items() if n >= SETTLED_AFTER}
     assert all(abs(d) <= RSS_TOLERANCE for d in drift.values()), f"RSS drift from {settled:.0f} MB: {drift}"
-    assert sum(loads(server).values()) >= 1 and all(n == 1 for n in loads(server).values())
+    counts = loads(server)
+    assert counts and all(n == 1 for n in counts.values()), counts
