@@ -26,6 +26,7 @@ def export_checkpoint(
     test_tsv: str | Path,
     beam_size: int = 5,
     data_md: str | Path | None = None,
+    notes_md: str | Path | None = None,
 ) -> Path:
     """run_dir/best -> checkpoints/<name> with test.tsv, eval files and card.md."""
     src, dest = Path(run_checkpoint), Path(dest)
@@ -37,17 +38,21 @@ def export_checkpoint(
     shutil.copy2(test_tsv, dest / TEST_FILE)
     (dest / "TEST_ATTRIBUTION.md").write_text(ATTRIBUTION + "\n", encoding="utf-8")
     evaluate_checkpoint(dest, dest / TEST_FILE, beam_size=beam_size)
-    write_card(dest, data_md)
+    write_card(dest, data_md, notes_md)
     return dest
 
 
-def write_card(folder: str | Path, data_md: str | Path | None = None) -> str:
+def write_card(
+    folder: str | Path, data_md: str | Path | None = None, notes_md: str | Path | None = None
+) -> str:
+    """card.md from the checkpoint's own files; `notes_md` adds what they cannot know (e.g. a shared CPU)."""
     folder = Path(folder)
     config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
     summary, buckets, _ = read_eval(folder)
     train, model = config.get("train", {}), config["model"]
     progress = config.get("progress", {})
     metrics = read_metrics(folder / METRICS_FILE)
+    averaged = config.get("averaged")
     kind = (
         "Bahdanau (additive) attention"
         if model["attention"] == "additive"
@@ -83,8 +88,8 @@ def write_card(folder: str | Path, data_md: str | Path | None = None) -> str:
         f"- Config: `configs/{folder.name}.yaml`; Adam lr {train.get('lr')}, batch {train.get('batch_tokens')} "
         f"tokens, dropout {model['dropout']}, label smoothing {train.get('label_smoothing')}, "
         f"plateau decay ×{train.get('lr_decay')}, seed {train.get('seed')}.",
-        f"- Steps: {progress.get('step', '?')} (best checkpoint), training time "
-        f"{progress.get('elapsed', 0) / 60:.0f} min on {config.get('device', '?')} "
+        f"- Steps: {progress.get('step', '?')} ({'last snapshot' if averaged else 'best checkpoint'}), "
+        f"training time {progress.get('elapsed', 0) / 60:.0f} min on {config.get('device', '?')} "
         f"x{config.get('world_size', 1)}.",
         f"- Hardware: {config.get('hardware', hardware())}.",
     ]
@@ -93,6 +98,13 @@ def write_card(folder: str | Path, data_md: str | Path | None = None) -> str:
         lines.append(
             f"- Best dev chrF (greedy, {train.get('eval_sentences')} sentences): "
             f"{best['dev_chrf']:.2f} at step {best['step']}; the full log is `metrics.jsonl`."
+        )
+    if averaged:
+        steps = averaged["steps"]
+        lines.append(
+            f"- Weights: the average of the {len(steps)} snapshots at steps {steps[0]}–{steps[-1]} "
+            f"(`python -m seq2seq average`): dev chrF {averaged['dev_chrf']:.2f}, against "
+            f"{averaged['best_dev_chrf']:.2f} for the best single checkpoint."
         )
     if summary:
         lines += [
@@ -115,6 +127,8 @@ def write_card(folder: str | Path, data_md: str | Path | None = None) -> str:
         "Test split: `test.tsv` (see `TEST_ATTRIBUTION.md`).",
         "",
     ]
+    if notes_md:
+        lines += ["## Training conditions", "", Path(notes_md).read_text(encoding="utf-8").strip(), ""]
     if data_md and Path(data_md).is_file():
         lines += [
             "## Corpus card",

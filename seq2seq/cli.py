@@ -1,4 +1,4 @@
-"""`python -m seq2seq data | train | evaluate | translate`: thin argparse over the library."""
+"""`python -m seq2seq data | train | average | evaluate | export | translate`: thin argparse."""
 
 from __future__ import annotations
 
@@ -35,10 +35,29 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_average(args: argparse.Namespace) -> int:
+    from .train import average_snapshots
+
+    report = average_snapshots(args.run_dir, args.last, args.dest)
+    print(
+        f"averaged steps {report['steps'][0]}..{report['steps'][-1]} ({len(report['steps'])} snapshots) "
+        f"into {args.dest}: dev chrF {report['dev_chrf']:.2f} (best single checkpoint: "
+        f"{report['best_dev_chrf']:.2f})"
+    )
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from .card import export_checkpoint
 
-    export_checkpoint(args.run_checkpoint, args.dest, args.test, beam_size=args.beam, data_md=args.data_md)
+    export_checkpoint(
+        args.run_checkpoint,
+        args.dest,
+        args.test,
+        beam_size=args.beam,
+        data_md=args.data_md,
+        notes_md=args.notes,
+    )
     return 0
 
 
@@ -118,12 +137,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, default=None, help="only the first N pairs")
     ev.set_defaults(func=_cmd_evaluate)
 
+    av = sub.add_parser("average", help="average a run's last snapshots (keep_snapshots=N) into a checkpoint")
+    av.add_argument("run_dir", help="e.g. runs/enko-additive")
+    av.add_argument("dest", help="e.g. runs/enko-additive/averaged")
+    av.add_argument("--last", type=int, default=5)
+    av.set_defaults(func=_cmd_average)
+
     ex = sub.add_parser("export", help="ship a run's best checkpoint: eval files, test split, card.md")
     ex.add_argument("run_checkpoint", help="e.g. runs/enko-additive/best")
     ex.add_argument("dest", help="e.g. checkpoints/enko-additive")
     ex.add_argument("--test", required=True)
     ex.add_argument("--beam", type=int, default=5)
     ex.add_argument("--data-md", default=None, help="the corpus card (data/enko/DATA.md)")
+    ex.add_argument("--notes", default=None, help="markdown for the card's 'Training conditions' section")
     ex.set_defaults(func=_cmd_export)
 
     tl = sub.add_parser("translate", help="translate one sentence")

@@ -59,6 +59,7 @@ class TrainConfig:
     eval_every: int = 500
     eval_sentences: int = 400  # dev sentences decoded greedily for chrF at each evaluation
     patience: int = 8  # evaluations without improvement before early stopping
+    keep_snapshots: int = 0  # fp32 weights of the last N evaluations, for `python -m seq2seq average`
     seed: int = 1
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
     device: str = ""  # "" picks cuda when available, else cpu

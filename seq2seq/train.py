@@ -29,6 +29,7 @@ from .tokenizer import BOS_ID, EOS_ID, Tokenizer
 
 STATE_FILE = "train_state.pt"
 METRICS_FILE = "metrics.jsonl"
+SNAPSHOTS_DIR = "snapshots"
 
 
 def hardware() -> str:
@@ -219,6 +220,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
         run_dir.mkdir(parents=True, exist_ok=True)
         if state is not None:  # rows logged after the saved step (a kill or a failed save) happen again
             _trim_metrics(run_dir / METRICS_FILE, progress_state["step"])
+            _trim_snapshots(run_dir / SNAPSHOTS_DIR, progress_state["step"], keep=None)
         print(
             f"{meta['parameters']:,} parameters, {len(train_examples):,} training pairs, "
             f"vocab {len(src_tok)}/{len(tgt_tok)}, device {meta['device']} x{world}"
@@ -268,6 +270,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
             if progress_state["plateau"] >= cfg.lr_patience:
                 progress_state["lr"] = max(progress_state["lr"] * cfg.lr_decay, cfg.min_lr)
                 progress_state["plateau"] = 0
+        if cfg.keep_snapshots:
+            save_snapshot(run_dir / SNAPSHOTS_DIR, model, progress_state["step"], cfg.keep_snapshots)
         save_last()
         # the whole log travels with each checkpoint, for its model card and the app's curves
         for folder in (best_dir, last_dir):
@@ -388,3 +392,67 @@ def _trim_metrics(path: Path, step: int) -> None:
         return
     kept = [r for r in read_metrics(path) if isinstance(r.get("step"), int) and r["step"] <= step]
     atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in kept).encode("utf-8"))
+
+
+def _snapshot_steps(folder: Path) -> list[int]:
+    steps = []
+    for path in folder.glob("step-*.pt") if folder.is_dir() else ():
+        try:
+            steps.append(int(path.stem.removeprefix("step-")))
+        except ValueError:
+            continue
+    return sorted(steps)
+
+
+def _trim_snapshots(folder: Path, step: int, keep: int | None) -> None:
+    """Drop snapshots after `step` (a resumed run makes them again) and all but the newest `keep`."""
+    steps = [s for s in _snapshot_steps(folder) if s <= step]
+    for s in _snapshot_steps(folder):
+        if s > step or (keep is not None and s not in steps[-keep:]):
+            (folder / f"step-{s:07d}.pt").unlink(missing_ok=True)
+
+
+def save_snapshot(folder: Path, model: Seq2Seq, step: int, keep: int) -> None:
+    """fp32 weights at an evaluation; averaging the last few often beats any single one of them."""
+    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    atomic_torch_save(state, folder / f"step-{step:07d}.pt")
+    _trim_snapshots(folder, step, keep)
+
+
+def average_snapshots(run_dir: str | Path, last: int, dest: str | Path) -> dict[str, Any]:
+    """Average the run's last `last` snapshots into a checkpoint folder beside best/.
+
+    Tokenizers, config and metrics come from best/; the dev chrF of best/ and of the average are
+    measured on the same dev sentences as in training, so the choice between them is made on dev.
+    """
+    from .checkpoint import load_checkpoint
+
+    run_dir = Path(run_dir)
+    steps = _snapshot_steps(run_dir / SNAPSHOTS_DIR)[-last:]
+    if len(steps) < 2:
+        raise ValueError(f"{run_dir / SNAPSHOTS_DIR}: needs at least 2 snapshots, found {len(steps)}")
+    best = load_checkpoint(run_dir / "best")
+    total: dict[str, torch.Tensor] = {}
+    for step in steps:
+        path = run_dir / SNAPSHOTS_DIR / f"step-{step:07d}.pt"
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        for key, value in state.items():
+            total[key] = total.get(key, 0) + value.double() if value.is_floating_point() else value
+    averaged = {k: (v / len(steps)).float() if v.is_floating_point() else v for k, v in total.items()}
+    train_cfg = best.config.get("train", {})
+    dev_pairs = read_pairs_tsv(Path(train_cfg.get("data_dir", "data/enko")) / "dev.tsv")
+    dev_pairs = dev_pairs[: train_cfg.get("eval_sentences", 400)]
+    best_chrf = dev_chrf(best.model, dev_pairs, best.src_tokenizer, best.tgt_tokenizer)
+    best.model.load_state_dict(averaged)
+    chrf = dev_chrf(best.model, dev_pairs, best.src_tokenizer, best.tgt_tokenizer)
+    progress = {**best.config.get("progress", {}), "step": steps[-1]}
+    for row in read_metrics(run_dir / METRICS_FILE):
+        if row.get("step") == steps[-1] and "elapsed_s" in row:
+            progress["elapsed"] = row["elapsed_s"]
+    report = {"steps": steps, "dev_chrf": round(chrf, 2), "best_dev_chrf": round(best_chrf, 2)}
+    extra = {k: v for k, v in best.config.items() if k not in ("format_version", "model")}
+    meta = {**extra, "progress": progress, "averaged": report}
+    save_checkpoint(dest, best.model, best.src_tokenizer, best.tgt_tokenizer, meta)
+    if (run_dir / METRICS_FILE).is_file():
+        atomic_write_bytes(Path(dest) / METRICS_FILE, (run_dir / METRICS_FILE).read_bytes())
+    return report

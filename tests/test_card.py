@@ -9,9 +9,22 @@ from seq2seq.evaluate import read_eval
 
 def test_export_writes_a_complete_documented_checkpoint(tiny_checkpoint, toy_corpus, tmp_path):
     dest = tmp_path / "tiny-shipped"
+    notes = tmp_path / "notes.md"
+    notes.write_text("Trained beside another run on a shared 2-core CPU.\n", encoding="utf-8")
+    test_tsv = str(toy_corpus / "test.tsv")
     assert (
         main(
-            ["export", str(tiny_checkpoint), str(dest), "--test", str(toy_corpus / "test.tsv"), "--beam", "2"]
+            [
+                "export",
+                str(tiny_checkpoint),
+                str(dest),
+                "--test",
+                test_tsv,
+                "--beam",
+                "2",
+                "--notes",
+                str(notes),
+            ]
         )
         == 0
     )
@@ -33,6 +46,7 @@ def test_export_writes_a_complete_documented_checkpoint(tiny_checkpoint, toy_cor
     card = (dest / "card.md").read_text(encoding="utf-8")
     assert f"chrF **{summary['chrf']:.2f}**" in card  # the card quotes the measured score
     assert "Bahdanau (additive) attention" in card and "Hardware:" in card and "| 6-10 | 30 |" in card
+    assert "## Training conditions\n\nTrained beside another run on a shared 2-core CPU." in card
     assert "MPL" in (dest / "TEST_ATTRIBUTION.md").read_text(encoding="utf-8")
     original = load_translator(tiny_checkpoint).translate("the user opens the file .")
     assert load_translator(dest).translate("the user opens the file .").text == original.text

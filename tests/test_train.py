@@ -1,5 +1,5 @@
 """Training: a tiny run writes a checkpoint that loads, resume after kill -9 is exact, NaN stops
-the run with the step named, and 2-process DDP matches a single process."""
+the run with the step named, 2-process DDP matches a single process, and snapshots average."""
 
 from __future__ import annotations
 
@@ -17,8 +17,18 @@ import torch
 from conftest import TINY_OVERRIDES
 
 from seq2seq import load_translator
+from seq2seq.card import write_card
 from seq2seq.config import load_train_config
-from seq2seq.train import STATE_FILE, TrainingError, make_batches, read_metrics, train
+from seq2seq.train import (
+    SNAPSHOTS_DIR,
+    STATE_FILE,
+    TrainingError,
+    _trim_snapshots,
+    average_snapshots,
+    make_batches,
+    read_metrics,
+    train,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -156,3 +166,48 @@ def test_two_process_ddp_matches_single_process(toy_corpus, tmp_path):
 def test_read_metrics_skips_a_line_cut_short(tmp_path):
     (tmp_path / "metrics.jsonl").write_text('{"step": 1, "dev_chrf": 3}\n{"step": 2, "dev_\n')
     assert read_metrics(tmp_path / "metrics.jsonl") == [{"step": 1, "dev_chrf": 3}]
+
+
+def test_snapshots_keep_the_last_n_and_average_into_a_checkpoint(toy_corpus, tmp_path):
+    """keep_snapshots=3 leaves the last 3 evaluations; `average` is their exact mean, loads and translates."""
+    run = train(
+        load_train_config(
+            None, _overrides(toy_corpus, tmp_path, "snap", "max_steps=250", "keep_snapshots=3")
+        ),
+        show_progress=False,
+    )
+    names = sorted(p.name for p in (run / SNAPSHOTS_DIR).iterdir())
+    assert names == ["step-0000100.pt", "step-0000200.pt", "step-0000250.pt"]
+    snapshots = [torch.load(run / SNAPSHOTS_DIR / n, weights_only=True) for n in names[1:]]
+
+    report = average_snapshots(run, 2, tmp_path / "averaged")
+    assert report["steps"] == [200, 250]
+    assert 0 <= report["dev_chrf"] <= 100 and 0 <= report["best_dev_chrf"] <= 100
+    translator = load_translator(tmp_path / "averaged")
+    for key, value in translator.model.state_dict().items():
+        if value.is_floating_point():  # saved in fp16, as every shipped checkpoint
+            mean = (snapshots[0][key] + snapshots[1][key]) / 2
+            torch.testing.assert_close(value, mean.half().float())
+    assert translator.translate("the user opens the file .").text
+    assert (tmp_path / "averaged" / "metrics.jsonl").is_file()
+
+    (tmp_path / "averaged" / "eval_summary.json").unlink(missing_ok=True)
+    card = write_card(tmp_path / "averaged")
+    assert "the average of the 2 snapshots at steps 200–250" in card
+    assert "(last snapshot)" in card
+
+    with pytest.raises(ValueError, match="at least 2 snapshots"):
+        average_snapshots(run, 1, tmp_path / "one")
+
+
+def test_a_resumed_run_drops_snapshots_newer_than_its_saved_step(tmp_path):
+    for step in (100, 200, 300, 400):
+        (tmp_path / f"step-{step:07d}.pt").write_bytes(b"x")
+    _trim_snapshots(tmp_path, 300, keep=None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "step-0000100.pt",
+        "step-0000200.pt",
+        "step-0000300.pt",
+    ]
+    _trim_snapshots(tmp_path, 300, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step-0000200.pt", "step-0000300.pt"]
