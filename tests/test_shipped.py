@@ -49,3 +49,16 @@ def test_attention_beats_the_fixed_context_on_long_sentences():
         long = [r["chrf"] for r in rows if r["src_words"] >= 21]
         long_scores[name] = sum(long) / len(long)
     assert long_scores["enko-additive"] > long_scores["enko-fixed"]
+
+
+def test_the_readme_python_example_runs_on_the_shipped_model(monkeypatch):
+    """The README's library example is code a newcomer will paste: it must keep working."""
+    readme = (ROOT.parent / "README.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```python\n(.*?)```", readme, re.S)
+    monkeypatch.chdir(ROOT.parent)
+    names: dict = {}
+    exec(compile(example, "README.md", "exec"), names)
+    assert HANGUL.search(names["r"].text)
+    assert names["r"].attention.shape == (len(names["r"].tgt_tokens), len(names["r"].src_tokens))
+    session = names["s"]
+    assert session.tgt_tokens == ["▁저장"]  # rewound to the start, then the forced token was taken
