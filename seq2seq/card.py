@@ -31,6 +31,8 @@ def export_checkpoint(
     """run_dir/best -> checkpoints/<name> with test.tsv, eval files and card.md."""
     src, dest = Path(run_checkpoint), Path(dest)
     read_config(src)  # refuse to ship something incomplete
+    if notes_md and not Path(notes_md).is_file():  # found out before dest is overwritten, not after
+        raise FileNotFoundError(f"{notes_md}: no such notes file")
     dest.mkdir(parents=True, exist_ok=True)
     for name in (*REQUIRED_FILES, METRICS_FILE):
         if (src / name).is_file():

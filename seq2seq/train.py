@@ -404,18 +404,22 @@ def _snapshot_steps(folder: Path) -> list[int]:
     return sorted(steps)
 
 
+def _snapshot_path(folder: Path, step: int) -> Path:
+    return folder / f"step-{step:07d}.pt"
+
+
 def _trim_snapshots(folder: Path, step: int, keep: int | None) -> None:
     """Drop snapshots after `step` (a resumed run makes them again) and all but the newest `keep`."""
-    steps = [s for s in _snapshot_steps(folder) if s <= step]
-    for s in _snapshot_steps(folder):
-        if s > step or (keep is not None and s not in steps[-keep:]):
-            (folder / f"step-{s:07d}.pt").unlink(missing_ok=True)
+    steps = _snapshot_steps(folder)
+    kept = [s for s in steps if s <= step][-keep if keep else None :]
+    for s in set(steps) - set(kept):
+        _snapshot_path(folder, s).unlink(missing_ok=True)
 
 
 def save_snapshot(folder: Path, model: Seq2Seq, step: int, keep: int) -> None:
     """fp32 weights at an evaluation; averaging the last few often beats any single one of them."""
     state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-    atomic_torch_save(state, folder / f"step-{step:07d}.pt")
+    atomic_torch_save(state, _snapshot_path(folder, step))
     _trim_snapshots(folder, step, keep)
 
 
@@ -434,8 +438,9 @@ def average_snapshots(run_dir: str | Path, last: int, dest: str | Path) -> dict[
     best = load_checkpoint(run_dir / "best")
     total: dict[str, torch.Tensor] = {}
     for step in steps:
-        path = run_dir / SNAPSHOTS_DIR / f"step-{step:07d}.pt"
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(
+            _snapshot_path(run_dir / SNAPSHOTS_DIR, step), map_location="cpu", weights_only=True
+        )
         for key, value in state.items():
             total[key] = total.get(key, 0) + value.double() if value.is_floating_point() else value
     averaged = {k: (v / len(steps)).float() if v.is_floating_point() else v for k, v in total.items()}

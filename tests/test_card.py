@@ -50,3 +50,13 @@ def test_export_writes_a_complete_documented_checkpoint(tiny_checkpoint, toy_cor
     assert "MPL" in (dest / "TEST_ATTRIBUTION.md").read_text(encoding="utf-8")
     original = load_translator(tiny_checkpoint).translate("the user opens the file .")
     assert load_translator(dest).translate("the user opens the file .").text == original.text
+
+
+def test_export_with_a_missing_notes_file_stops_before_touching_dest(
+    tiny_checkpoint, toy_corpus, tmp_path, capsys
+):
+    dest = tmp_path / "shipped"
+    args = ["export", str(tiny_checkpoint), str(dest), "--test", str(toy_corpus / "test.tsv")]
+    assert main([*args, "--notes", str(tmp_path / "missing.md")]) == 2
+    assert "missing.md: no such notes file" in capsys.readouterr().err
+    assert not dest.exists()
