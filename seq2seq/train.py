@@ -426,8 +426,8 @@ def save_snapshot(folder: Path, model: Seq2Seq, step: int, keep: int) -> None:
 def average_snapshots(run_dir: str | Path, last: int, dest: str | Path) -> dict[str, Any]:
     """Average the run's last `last` snapshots into a checkpoint folder beside best/.
 
-    Tokenizers, config and metrics come from best/; the dev chrF of best/ and of the average are
-    measured on the same dev sentences as in training, so the choice between them is made on dev.
+    Tokenizers, config and metrics come from best/; the average's dev chrF is measured on the same
+    dev sentences as best/'s was in training, so the choice between them is made on dev.
     """
     from .checkpoint import load_checkpoint
 
@@ -447,7 +447,9 @@ def average_snapshots(run_dir: str | Path, last: int, dest: str | Path) -> dict[
     train_cfg = best.config.get("train", {})
     dev_pairs = read_pairs_tsv(Path(train_cfg.get("data_dir", "data/enko")) / "dev.tsv")
     dev_pairs = dev_pairs[: train_cfg.get("eval_sentences", 400)]
-    best_chrf = dev_chrf(best.model, dev_pairs, best.src_tokenizer, best.tgt_tokenizer)
+    best_chrf = best.config.get("dev", {}).get("chrf")  # measured when best/ was saved
+    if best_chrf is None:
+        raise ValueError(f"{run_dir / 'best'}: its config.json has no dev chrF to compare with")
     best.model.load_state_dict(averaged)
     chrf = dev_chrf(best.model, dev_pairs, best.src_tokenizer, best.tgt_tokenizer)
     progress = {**best.config.get("progress", {}), "step": steps[-1]}
