@@ -95,6 +95,12 @@ def write_card(
         f"x{config.get('world_size', 1)}.",
         f"- Hardware: {config.get('hardware', hardware())}.",
     ]
+    if config.get("init_from"):
+        start = config["init_from"]
+        lines.append(
+            f"- Continued from `{start['checkpoint']}` at step {start['step']} (`train --init-from`): "
+            "weights, step, lr and log carried on, Adam's moments started afresh."
+        )
     if metrics:
         best = max(metrics, key=lambda r: r["dev_chrf"])
         lines.append(

@@ -22,7 +22,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .train import train
 
     cfg = load_train_config(args.config, args.overrides)
-    train(cfg, resume=args.resume)
+    train(cfg, resume=args.resume, init_from=args.init_from)
     return 0
 
 
@@ -123,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train a model")
     tr.add_argument("--config", default=None)
     tr.add_argument("--resume", action="store_true", help="continue from <out_dir>/<name>/last")
+    tr.add_argument(
+        "--init-from",
+        default=None,
+        help="continue a saved checkpoint (e.g. checkpoints/enko-additive) in a new run",
+    )
     tr.add_argument("overrides", nargs="*", help="key=value, e.g. model.attention=none max_minutes=30")
     tr.set_defaults(func=_cmd_train)
 

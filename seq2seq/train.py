@@ -20,7 +20,13 @@ import torch.distributed as dist
 from sacrebleu.metrics import CHRF
 from tqdm import tqdm
 
-from .checkpoint import atomic_torch_save, atomic_write_bytes, save_checkpoint
+from .checkpoint import (
+    LoadedCheckpoint,
+    atomic_torch_save,
+    atomic_write_bytes,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .config import TrainConfig
 from .data import read_pairs_tsv
 from .decoding import decode_batches, pad_batch
@@ -144,8 +150,14 @@ def _distributed() -> tuple[int, int]:
     return 0, 1
 
 
-def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) -> Path:
-    """Train one model; returns the run folder holding best/ and last/ checkpoints."""
+def train(
+    cfg: TrainConfig, resume: bool = False, show_progress: bool = True, init_from: str | Path | None = None
+) -> Path:
+    """Train one model; returns the run folder holding best/ and last/ checkpoints.
+
+    `init_from` continues a saved checkpoint (e.g. a shipped one) when its run folder is gone: the
+    weights, tokenizers, step, lr, best dev chrF and metrics log carry on; Adam's moments start afresh.
+    """
     rank, world = _distributed()
     if world > 1 and torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
@@ -169,7 +181,15 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
     train_pairs = read_pairs_tsv(data_dir / "train.tsv")
     dev_pairs = read_pairs_tsv(data_dir / "dev.tsv")
     state: dict[str, Any] | None = None
-    if resume and (last_dir / STATE_FILE).is_file():
+    warm: LoadedCheckpoint | None = None
+    if init_from is not None:
+        if (last_dir / STATE_FILE).is_file():
+            raise TrainingError(
+                f"{run_dir} already holds a run; continue it with --resume, or pick another name or out_dir"
+            )
+        warm = load_checkpoint(init_from)
+        src_tok, tgt_tok = warm.src_tokenizer, warm.tgt_tokenizer
+    elif resume and (last_dir / STATE_FILE).is_file():
         state = torch.load(last_dir / STATE_FILE, map_location="cpu", weights_only=True)
         src_tok, tgt_tok = Tokenizer.load(last_dir / "src.model"), Tokenizer.load(last_dir / "tgt.model")
     else:
@@ -178,6 +198,8 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
         src_tok = Tokenizer.train((p.source for p in train_pairs), cfg.src_vocab)
         tgt_tok = Tokenizer.train((p.target for p in train_pairs), cfg.tgt_vocab, 0.9995)
     model_cfg = dataclasses.replace(cfg.model, src_vocab_size=len(src_tok), tgt_vocab_size=len(tgt_tok))
+    if warm is not None and warm.model_config != model_cfg:
+        raise TrainingError(f"{init_from}: its model config differs from the config's model section")
     cfg = dataclasses.replace(cfg, model=model_cfg)
     model = Seq2Seq(model_cfg).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -199,6 +221,14 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
         torch.set_rng_state(state["rng"])
         if main:
             print(f"resuming from step {progress_state['step']} (epoch {progress_state['epoch']})")
+    if warm is not None:
+        model.load_state_dict(warm.model.state_dict())
+        progress_state.update(
+            {k: v for k, v in warm.config.get("progress", {}).items() if k in progress_state}
+        )
+        torch.manual_seed(cfg.seed + progress_state["step"])  # fresh dropout draws, not step 0's again
+        if main:
+            print(f"continuing {init_from} from step {progress_state['step']} with a fresh optimiser")
     for group in optimizer.param_groups:
         group["lr"] = progress_state["lr"]
     ddp_model = model
@@ -216,8 +246,16 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
         "world_size": world,
         "hardware": hardware(),
     }
+    if warm is not None:  # the card says where the run was continued from; a resume keeps saying it
+        meta["init_from"] = {"checkpoint": str(init_from), "step": progress_state["step"]}
+    elif state is not None and state.get("init_from"):
+        meta["init_from"] = state["init_from"]
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        if warm is not None:
+            log = Path(init_from) / METRICS_FILE
+            atomic_write_bytes(run_dir / METRICS_FILE, log.read_bytes() if log.is_file() else b"")
+            _trim_metrics(run_dir / METRICS_FILE, progress_state["step"])
         if state is not None:  # rows logged after the saved step (a kill or a failed save) happen again
             _trim_metrics(run_dir / METRICS_FILE, progress_state["step"])
             _trim_snapshots(run_dir / SNAPSHOTS_DIR, progress_state["step"], keep=None)
@@ -235,6 +273,7 @@ def train(cfg: TrainConfig, resume: bool = False, show_progress: bool = True) ->
                 "optimizer": optimizer.state_dict(),
                 "progress": dict(progress_state),
                 "rng": torch.get_rng_state(),
+                **({"init_from": meta["init_from"]} if "init_from" in meta else {}),
             },
             last_dir / STATE_FILE,
         )

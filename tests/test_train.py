@@ -211,3 +211,23 @@ def test_a_resumed_run_drops_snapshots_newer_than_its_saved_step(tmp_path):
     ]
     _trim_snapshots(tmp_path, 300, keep=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["step-0000200.pt", "step-0000300.pt"]
+
+
+def test_init_from_continues_a_saved_checkpoint_with_its_step_and_log(tiny_checkpoint, toy_corpus, tmp_path):
+    """A shipped checkpoint, whose run folder is gone, trains on from its step; its log carries on."""
+    cfg = load_train_config(None, _overrides(toy_corpus, tmp_path, "more", "max_steps=400", "eval_every=50"))
+    run = train(cfg, show_progress=False, init_from=tiny_checkpoint)
+    saved = json.loads((tiny_checkpoint / "config.json").read_text())["progress"]  # best/: maybe before 300
+    rows = read_metrics(run / "metrics.jsonl")
+    before = [r for r in read_metrics(tiny_checkpoint / "metrics.jsonl") if r["step"] <= saved["step"]]
+    assert rows[: len(before)] == before
+    assert [r["step"] for r in rows[len(before) :]] == list(range(saved["step"] + 50, 401, 50))
+    first = rows[len(before)]
+    assert first["dev_loss"] < 2 * before[-1]["dev_loss"] + 0.05  # the learned weights, not a fresh model
+    assert first["elapsed_s"] >= saved["elapsed"]
+    config = json.loads((run / "last" / "config.json").read_text())
+    assert config["init_from"] == {"checkpoint": str(tiny_checkpoint), "step": saved["step"]}
+    assert config["progress"]["step"] == 400
+    assert "Continued from" in write_card(run / "last")
+    with pytest.raises(TrainingError, match="already holds a run"):
+        train(cfg, show_progress=False, init_from=tiny_checkpoint)
