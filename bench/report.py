@@ -50,7 +50,6 @@ def environment() -> dict:
     return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "hardware": hardware(),
-        "cores": __import__("os").cpu_count(),
         "versions": versions,
     }
 
@@ -85,7 +84,7 @@ def write_markdown(notes: dict[str, str] | None = None) -> Path:
             "",
             f"## {TITLES[name]}",
             "",
-            f"`{record['command']}` · {env['date']} · {env['hardware']} ({env['cores']} cores) · {versions}",
+            f"`{record['command']}` · {env['date']} · {env['hardware']} · {versions}",
             "",
             module.table(record["results"]),
         ]

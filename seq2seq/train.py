@@ -39,6 +39,7 @@ SNAPSHOTS_DIR = "snapshots"
 
 
 def hardware() -> str:
+    """The machine, for cards and benchmarks: the GPU, or the CPU with the threads this process uses."""
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
     cpu = platform.processor() or platform.machine()
@@ -49,7 +50,8 @@ def hardware() -> str:
                 break
     except OSError:
         pass
-    return f"CPU: {cpu}, {torch.get_num_threads()} threads available"
+    threads = torch.get_num_threads()
+    return f"CPU: {cpu}, {threads} thread{'s' if threads > 1 else ''} used of {os.cpu_count()} cores"
 
 
 class TrainingError(RuntimeError):
