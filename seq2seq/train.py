@@ -254,12 +254,12 @@ def train(
         meta["init_from"] = state["init_from"]
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        if warm is not None:
+        if warm is not None:  # its log carries on, up to the step it was saved at
             log = Path(init_from) / METRICS_FILE
             atomic_write_bytes(run_dir / METRICS_FILE, log.read_bytes() if log.is_file() else b"")
+        if state is not None or warm is not None:  # rows logged after the saved step happen again
             _trim_metrics(run_dir / METRICS_FILE, progress_state["step"])
-        if state is not None:  # rows logged after the saved step (a kill or a failed save) happen again
-            _trim_metrics(run_dir / METRICS_FILE, progress_state["step"])
+        if state is not None:
             _trim_snapshots(run_dir / SNAPSHOTS_DIR, progress_state["step"], keep=None)
         print(
             f"{meta['parameters']:,} parameters, {len(train_examples):,} training pairs, "
