@@ -275,7 +275,7 @@ def train(
                 "optimizer": optimizer.state_dict(),
                 "progress": dict(progress_state),
                 "rng": torch.get_rng_state(),
-                **({"init_from": meta["init_from"]} if "init_from" in meta else {}),
+                "init_from": meta.get("init_from"),  # so a resume's card still says where it began
             },
             last_dir / STATE_FILE,
         )

@@ -229,5 +229,9 @@ def test_init_from_continues_a_saved_checkpoint_with_its_step_and_log(tiny_check
     assert config["init_from"] == {"checkpoint": str(tiny_checkpoint), "step": saved["step"]}
     assert config["progress"]["step"] == 400
     assert "Continued from" in write_card(run / "last")
+    more = load_train_config(None, _overrides(toy_corpus, tmp_path, "more", "max_steps=450", "eval_every=50"))
+    train(more, resume=True, show_progress=False)  # a resume keeps the record
+    config = json.loads((run / "last" / "config.json").read_text())
+    assert (config["progress"]["step"], config["init_from"]["step"]) == (450, saved["step"])
     with pytest.raises(TrainingError, match="already holds a run"):
         train(cfg, show_progress=False, init_from=tiny_checkpoint)
