@@ -10,9 +10,17 @@ import numpy as np
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from .data import build_libreoffice_corpus
+    from .libreoffice import build_libreoffice_corpus
 
     summary = build_libreoffice_corpus(args.lang, args.out, debs_dir=args.debs, max_words=args.max_words)
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _cmd_data_mixed(args: argparse.Namespace) -> int:
+    from .general import build_mixed_corpus
+
+    summary = build_mixed_corpus(args.libreoffice, args.general, args.out, max_words=args.max_words)
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     return 0
 
@@ -119,6 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--debs", default=None, help="folder holding the .deb files (else apt-get download)")
     lo.add_argument("--max-words", type=int, default=80)
     lo.set_defaults(func=_cmd_data)
+    mixed = data_sub.add_parser(
+        "mixed", help="the LibreOffice corpus plus general-domain text (Tatoeba, news, JHE), with domains"
+    )
+    mixed.add_argument("--libreoffice", required=True, help="output of `data libreoffice`, e.g. data/enko")
+    mixed.add_argument(
+        "--general", required=True, help="folder with tatoeba-kor-eng.tsv, news-koen-*.tsv, jhe-koen-dev.tsv"
+    )
+    mixed.add_argument("--out", required=True)
+    mixed.add_argument("--max-words", type=int, default=80)
+    mixed.set_defaults(func=_cmd_data_mixed)
 
     tr = sub.add_parser("train", help="train a model")
     tr.add_argument("--config", default=None)

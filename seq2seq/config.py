@@ -45,6 +45,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     src_vocab: int = 8000
     tgt_vocab: int = 8000
+    tgt_coverage: float = 0.9995  # share of Korean characters the target vocabulary must spell; the rest is <unk>
     max_src_len: int = 100  # subword pieces; longer pairs are dropped from training
     max_tgt_len: int = 120
     batch_tokens: int = 4000  # padded target tokens per batch
@@ -57,9 +58,11 @@ class TrainConfig:
     max_steps: int = 100_000
     max_minutes: float = 0.0  # wall-clock budget; 0 means none
     eval_every: int = 500
-    eval_sentences: int = 400  # dev sentences decoded greedily for chrF at each evaluation
+    eval_sentences: int = 400  # dev sentences per domain decoded greedily for chrF at each evaluation
     patience: int = 8  # evaluations without improvement before early stopping
     keep_snapshots: int = 0  # fp32 weights of the last N evaluations, for `python -m seq2seq average`
+    mix_temperature: float = 1.0  # domain d is drawn in proportion to n_d^(1/T); 1 keeps the corpus as it is
+    probes: list[str] = field(default_factory=list)  # sentences whose attention timeline.json records
     seed: int = 1
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
     device: str = ""  # "" picks cuda when available, else cpu

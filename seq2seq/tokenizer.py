@@ -77,6 +77,11 @@ class Tokenizer:
         surfaces = [piece.replace("▁", " ") for piece in self.sp.encode(text, out_type=str)]
         return ids, surfaces
 
+    def unknown_rate(self, texts: Iterable[str]) -> float:
+        """The share of pieces that come out as <unk>: text this vocabulary cannot spell."""
+        ids = [i for text in texts for i in self.encode(text)]
+        return sum(i == UNK_ID for i in ids) / max(len(ids), 1)
+
     def pieces(self, ids: Iterable[int]) -> list[str]:
         """Pieces for display: unknown characters stay visible as <unk>, EOS as </s>."""
         return [self.sp.id_to_piece(int(i)) for i in ids]

@@ -10,6 +10,7 @@ import math
 import os
 import platform
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,10 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import TrainConfig
-from .data import read_pairs_tsv
+from .data import Pair, read_pairs_tsv
 from .decoding import decode_batches, pad_batch
 from .model import Seq2Seq, count_parameters, sequence_loss
+from .timeline import TIMELINE_FILE, Timeline
 from .tokenizer import BOS_ID, EOS_ID, Tokenizer
 
 STATE_FILE = "train_state.pt"
@@ -78,6 +80,7 @@ def pick_device(name: str = "") -> torch.device:
 class Example:
     src: list[int]  # source ids + EOS
     tgt: list[int]  # target ids + EOS
+    domain: str = ""
 
 
 def encode_pairs(pairs, src_tok: Tokenizer, tgt_tok: Tokenizer, cfg: TrainConfig) -> list[Example]:
@@ -87,8 +90,32 @@ def encode_pairs(pairs, src_tok: Tokenizer, tgt_tok: Tokenizer, cfg: TrainConfig
         src = src_tok.encode(pair.source)[: cfg.max_src_len - 1] + [EOS_ID]
         tgt = tgt_tok.encode(pair.target) + [EOS_ID]
         if len(tgt) <= cfg.max_tgt_len:
-            examples.append(Example(src, tgt))
+            examples.append(Example(src, tgt, pair.domain))
     return examples
+
+
+def mix_domains(domains: list[str], temperature: float, seed: int) -> np.ndarray:
+    """One epoch's example indices, each domain d drawn in proportion to n_d^(1/T).
+
+    T = 1 keeps the corpus as it is (every example once, in order); a larger T lifts the small domains
+    (Tatoeba, news) against the large one (LibreOffice). A domain drawn more often than it has
+    examples repeats them all, then takes a seeded sample for the rest; the epoch keeps its size.
+    """
+    if temperature == 1.0 or len(set(domains)) < 2:
+        return np.arange(len(domains))
+    if temperature <= 0:
+        raise ValueError(f"mix_temperature must be positive, not {temperature}")
+    rng = np.random.default_rng(seed)
+    names = sorted(set(domains))
+    members = {d: np.array([i for i, x in enumerate(domains) if x == d]) for d in names}
+    weights = np.array([len(members[d]) ** (1 / temperature) for d in names])
+    wanted = np.round(weights / weights.sum() * len(domains)).astype(int)
+    chosen = []
+    for name, want in zip(names, wanted):
+        pool = members[name]
+        whole, rest = divmod(int(want), len(pool))
+        chosen += [np.tile(pool, whole), rng.choice(pool, rest, replace=False)]
+    return np.sort(np.concatenate(chosen))
 
 
 def make_batches(examples: list[Example], batch_tokens: int, seed: int) -> list[list[int]]:
@@ -134,13 +161,49 @@ def dev_loss(model: Seq2Seq, examples: list[Example], device, batch_tokens: int)
     return total / max(tokens, 1)
 
 
-def dev_chrf(model: Seq2Seq, pairs, src_tok: Tokenizer, tgt_tok: Tokenizer) -> float:
+def chrf_sample(pairs: list[Pair], per_domain: int) -> list[Pair]:
+    """The dev pairs decoded at each evaluation: the first `per_domain` of each domain, in file order."""
+    taken: Counter[str] = Counter()
+    sample = []
+    for pair in pairs:
+        if taken[pair.domain] < per_domain:
+            taken[pair.domain] += 1
+            sample.append(pair)
+    return sample
+
+
+def dev_chrf(model: Seq2Seq, pairs, src_tok: Tokenizer, tgt_tok: Tokenizer) -> dict[str, float]:
+    """Greedy corpus chrF of each domain ("" for a corpus without domains)."""
     model.eval()
     sources = [src_tok.encode(p.source)[:200] + [EOS_ID] for p in pairs]
     results = decode_batches(model, sources, beam_size=1)
     model.train()
-    hyps = [tgt_tok.decode(r.nbest[0].tokens) for r in results]
-    return chrf_score(hyps, [p.target for p in pairs])
+    hyps: dict[str, list[str]] = {}
+    refs: dict[str, list[str]] = {}
+    for pair, result in zip(pairs, results):
+        hyps.setdefault(pair.domain, []).append(tgt_tok.decode(result.nbest[0].tokens))
+        refs.setdefault(pair.domain, []).append(pair.target)
+    return {domain: chrf_score(hyps[domain], refs[domain]) for domain in sorted(hyps)}
+
+
+def mean_chrf(by_domain: dict[str, float]) -> float:
+    """The score that picks the best checkpoint: chrF averaged over the domains, so that a small
+    domain (Tatoeba) counts as much as the large one (LibreOffice)."""
+    return sum(by_domain.values()) / max(len(by_domain), 1)
+
+
+def unknown_rates(pairs: list[Pair], src_tok: Tokenizer, tgt_tok: Tokenizer) -> dict[str, dict[str, float]]:
+    """Per domain, the share of source and target pieces that are <unk>: what the vocabularies miss."""
+    by_domain: dict[str, list[Pair]] = {}
+    for pair in pairs:
+        by_domain.setdefault(pair.domain, []).append(pair)
+    return {
+        domain: {
+            "src": round(src_tok.unknown_rate(p.source for p in members), 5),
+            "tgt": round(tgt_tok.unknown_rate(p.target for p in members), 5),
+        }
+        for domain, members in sorted(by_domain.items())
+    }
 
 
 def _distributed() -> tuple[int, int]:
@@ -198,7 +261,7 @@ def train(
         if resume and main:
             print(f"nothing to resume in {last_dir}; starting fresh")
         src_tok = Tokenizer.train((p.source for p in train_pairs), cfg.src_vocab)
-        tgt_tok = Tokenizer.train((p.target for p in train_pairs), cfg.tgt_vocab, 0.9995)
+        tgt_tok = Tokenizer.train((p.target for p in train_pairs), cfg.tgt_vocab, cfg.tgt_coverage)
     model_cfg = dataclasses.replace(cfg.model, src_vocab_size=len(src_tok), tgt_vocab_size=len(tgt_tok))
     if warm is not None and warm.model_config != model_cfg:
         raise TrainingError(f"{init_from}: its model config differs from the config's model section")
@@ -239,7 +302,8 @@ def train(
 
     train_examples = encode_pairs(train_pairs, src_tok, tgt_tok, cfg)
     dev_examples = encode_pairs(dev_pairs, src_tok, tgt_tok, cfg)
-    chrf_pairs = dev_pairs[: cfg.eval_sentences]
+    chrf_pairs = chrf_sample(dev_pairs, cfg.eval_sentences)
+    timeline = Timeline(cfg.probes, src_tok, tgt_tok)
     meta = {
         "train": dataclasses.asdict(cfg),
         "parameters": count_parameters(model),
@@ -247,6 +311,7 @@ def train(
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
         "world_size": world,
         "hardware": hardware(),
+        "unknown_rate": unknown_rates(dev_pairs, src_tok, tgt_tok),
     }
     if warm is not None:  # the card says where the run was continued from; a resume keeps saying it
         meta["init_from"] = {"checkpoint": str(init_from), "step": progress_state["step"]}
@@ -261,6 +326,9 @@ def train(
             _trim_metrics(run_dir / METRICS_FILE, progress_state["step"])
         if state is not None:
             _trim_snapshots(run_dir / SNAPSHOTS_DIR, progress_state["step"], keep=None)
+        earlier = run_dir if state is not None else Path(init_from) if warm is not None else None
+        if earlier is not None:  # the alignment's story carries on where the run does
+            timeline.load_snapshots(earlier / TIMELINE_FILE, progress_state["step"])
         print(
             f"{meta['parameters']:,} parameters, {len(train_examples):,} training pairs, "
             f"vocab {len(src_tok)}/{len(tgt_tok)}, device {meta['device']} x{world}"
@@ -280,10 +348,16 @@ def train(
             last_dir / STATE_FILE,
         )
 
+    def record_timeline(step: int, loss: float, chrf: float) -> None:
+        if cfg.probes:
+            timeline.record(model, step, {"dev_loss": round(loss, 4), "dev_chrf": round(chrf, 2)})
+            timeline.save(run_dir / TIMELINE_FILE, model.has_attention)
+
     def evaluate_and_save(train_loss: float) -> list:
         """Dev loss + greedy chrF; saves best/ and last/; returns [stop?, new lr]."""
         loss = dev_loss(model, dev_examples, device, cfg.batch_tokens)
-        chrf = dev_chrf(model, chrf_pairs, src_tok, tgt_tok)
+        by_domain = dev_chrf(model, chrf_pairs, src_tok, tgt_tok)
+        chrf = mean_chrf(by_domain)
         row = {
             "step": progress_state["step"],
             "train_loss": round(train_loss, 4),
@@ -293,6 +367,9 @@ def train(
             "elapsed_s": round(progress_state["elapsed"], 1),
             "train_tokens": progress_state["train_tokens"],
         }
+        if len(by_domain) > 1:
+            row["dev_chrf_by_domain"] = {d: round(c, 2) for d, c in by_domain.items()}
+        record_timeline(row["step"], loss, chrf)
         tqdm.write(json.dumps(row))
         with open(run_dir / METRICS_FILE, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")
@@ -303,7 +380,7 @@ def train(
                 model,
                 src_tok,
                 tgt_tok,
-                {**meta, "progress": progress_state, "dev": {"chrf": chrf, "loss": loss}},
+                {**meta, "progress": progress_state, "dev": {"chrf": chrf, "loss": loss, "by_domain": by_domain}},
             )
         else:
             progress_state["bad_evals"] += 1
@@ -317,6 +394,8 @@ def train(
         # the whole log travels with each checkpoint, for its model card and the app's curves
         for folder in (best_dir, last_dir):
             atomic_write_bytes(folder / METRICS_FILE, (run_dir / METRICS_FILE).read_bytes())
+            if timeline.snapshots:
+                atomic_write_bytes(folder / TIMELINE_FILE, (run_dir / TIMELINE_FILE).read_bytes())
         stop = progress_state["bad_evals"] >= cfg.patience
         return [stop, progress_state["lr"]]
 
@@ -331,15 +410,21 @@ def train(
     start, window_tokens, window_loss, window_start = time.time(), 0, 0.0, time.time()
     elapsed0 = progress_state["elapsed"]
     stop = False
+    if main and cfg.probes and progress_state["step"] == 0:  # the timeline starts from untrained weights
+        record_timeline(0, dev_loss(model, dev_examples, device, cfg.batch_tokens),
+                        mean_chrf(dev_chrf(model, chrf_pairs, src_tok, tgt_tok)))  # fmt: skip
     model.train()
+    domains = [e.domain for e in train_examples]
     while not stop:
-        batches = make_batches(train_examples, cfg.batch_tokens, cfg.seed + progress_state["epoch"])
+        epoch_seed = cfg.seed + progress_state["epoch"]
+        epoch = [train_examples[i] for i in mix_domains(domains, cfg.mix_temperature, epoch_seed)]
+        batches = make_batches(epoch, cfg.batch_tokens, epoch_seed)
         while progress_state["batch"] < len(batches):
             batch = batches[progress_state["batch"]][rank::world]
             progress_state["batch"] += 1
             if len(batches[progress_state["batch"] - 1]) < world:
                 continue  # too small to give every rank a share; all ranks skip it alike
-            src, lengths, tgt_in, tgt_out = collate([train_examples[i] for i in batch], device)
+            src, lengths, tgt_in, tgt_out = collate([epoch[i] for i in batch], device)
             with autocast:
                 logits = ddp_model(src, lengths, tgt_in)
             loss_sum, tokens = sequence_loss(logits, tgt_out, cfg.label_smoothing)
@@ -487,12 +572,12 @@ def average_snapshots(run_dir: str | Path, last: int, dest: str | Path) -> dict[
     averaged = {k: (v / len(steps)).float() if v.is_floating_point() else v for k, v in total.items()}
     train_cfg = best.config.get("train", {})
     dev_pairs = read_pairs_tsv(Path(train_cfg.get("data_dir", "data/enko")) / "dev.tsv")
-    dev_pairs = dev_pairs[: train_cfg.get("eval_sentences", 400)]
+    dev_pairs = chrf_sample(dev_pairs, train_cfg.get("eval_sentences", 400))
     best_chrf = best.config.get("dev", {}).get("chrf")  # measured when best/ was saved
     if best_chrf is None:
         raise ValueError(f"{run_dir / 'best'}: its config.json has no dev chrF to compare with")
     best.model.load_state_dict(averaged)
-    chrf = dev_chrf(best.model, dev_pairs, best.src_tokenizer, best.tgt_tokenizer)
+    chrf = mean_chrf(dev_chrf(best.model, dev_pairs, best.src_tokenizer, best.tgt_tokenizer))
     progress = {**best.config.get("progress", {}), "step": steps[-1]}
     for row in read_metrics(run_dir / METRICS_FILE):
         if row.get("step") == steps[-1] and "elapsed_s" in row:

@@ -1,170 +1,31 @@
-"""Tests for seq2seq.data: .mo/HTML extraction, filtering, splitting, TSV I/O, fake .deb build."""
+"""Tests for seq2seq.data: normalising, filtering, splitting by source, TSV files with domains."""
 
 from __future__ import annotations
 
-import io
-import shutil
-import struct
-import subprocess
-import tarfile
 from pathlib import Path
 
 import pytest
+from test_libreoffice import UI_MO, make_mo
 
 from seq2seq.data import (
     CorpusError,
     Pair,
-    build_libreoffice_corpus,
     filter_pairs,
-    help_pairs,
     normalize_text,
-    parse_mo,
     parse_pairs_tsv,
     read_pairs_tsv,
     split_pairs,
-    strip_mnemonics,
-    ui_pairs,
     write_pairs_tsv,
 )
+from seq2seq.libreoffice import ui_pairs
 
 
-# --------------------------------------------------------------------------- fixtures
-def make_mo(entries: dict[str, str]) -> bytes:
-    """GNU .mo (little endian) from {msgid-with-ctxt: msgstr}; a header entry is added."""
-    entries = {"": "Content-Type: text/plain; charset=UTF-8\n", **entries}
-    keys = sorted(entries)
-    ids = [k.encode() for k in keys]
-    strs = [entries[k].encode() for k in keys]
-    n = len(keys)
-    ids_at, strs_at = 28, 28 + 8 * n
-    pos = strs_at + 8 * n
-    id_tab, str_tab, blob = b"", b"", b""
-    for tab_is_ids, items in ((True, ids), (False, strs)):
-        for s in items:
-            entry = struct.pack("<2I", len(s), pos + len(blob))
-            blob += s + b"\x00"
-            if tab_is_ids:
-                id_tab += entry
-            else:
-                str_tab += entry
-    header = struct.pack("<7I", 0x950412DE, 0, n, ids_at, strs_at, 0, 0)
-    return header + id_tab + str_tab + blob
-
-
-def _tar_xz(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:xz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def make_deb(path: Path, package: str, files: dict[str, bytes], version: str = "4:7.4.7-1") -> Path:
-    """A minimal but real .deb: ar archive of debian-binary, control.tar.xz, data.tar.xz."""
-    control = f"Package: {package}\nVersion: {version}\nArchitecture: all\nDescription: test\n"
-    members = [
-        ("debian-binary", b"2.0\n"),
-        ("control.tar.xz", _tar_xz({"./control": control.encode()})),
-        ("data.tar.xz", _tar_xz({f"./{k}": v for k, v in files.items()})),
-    ]
-    out = b"!<arch>\n"
-    for name, data in members:
-        out += f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(data):<10}`\n".encode() + data
-        out += b"\n" if len(data) % 2 else b""
-    path.write_bytes(out)
-    return path
-
-
-def page(lang: str, body: str) -> str:
-    return (
-        f'<!DOCTYPE html><html lang="{lang}"><head><title>t</title><script>var x = "<p>";</script>'
-        f'<style>p {{color: red}}</style></head><body><div id="DisplayArea">{body}</div></body></html>'
-    )
-
-
-SWITCH = (
-    '<span id="swlnsys1" class="switchinline"><span hidden="true" id="MAC1" class="MAC">'
-    '<span class="keycode">{mac}</span></span><span hidden="true" id="default1">'
-    '<span class="keycode">{default}</span></span></span>'
-)
-
-EN_PAGE = page(
-    "en-US",
-    '<h1 id="hd_id1">Inserting&nbsp;Frames</h1>\n'
-    '<p id="par_id2" class="paragraph">A frame is a <span class="emph">container</span>\n for text.</p>'
-    f'<p id="par_id3">Press {SWITCH.format(mac="Command", default="Ctrl")}<span class="keycode"> + F</span>'
-    " to open <b>Find</b>.</p>"
-    '<p id="par_id4">Untranslated paragraph.</p>'
-    '<p id="par_id5">Only in English.</p>'
-    '<table><tr><td><p id="par_id6" class="tablecontentintable">Cell text</p></td></tr></table>'
-    '<p id="par_id7">Same id twice.</p><p id="par_id7">Second copy.</p>'
-    '<p class="paragraph">No id, ignored.</p>',
-)
-KO_PAGE = page(
-    "ko",
-    '<h1 id="hd_id1">프레임 삽입</h1>'
-    '<p id="par_id2" class="paragraph">프레임은 텍스트를 위한 <span class="emph">컨테이너</span>입니다.</p>'
-    f'<p id="par_id3">{SWITCH.format(mac="Command", default="Ctrl")}<span class="keycode"> + F</span>'
-    " 키를 눌러 <b>찾기</b>를 엽니다.</p>"
-    '<p id="par_id4">Untranslated paragraph.</p>'
-    '<table><tr><td><p id="par_id6" class="tablecontentintable">셀 텍스트</p></td></tr></table>'
-    '<p id="par_id7">같은 아이디 두 번.</p><p id="par_id7">두 번째 사본.</p>',
-)
-
-UI_MO = {
-    "menu|file\x04~File": "파일(~F)",
-    "dlg|open\x04_Open": "열기(_O)",
-    "dlg|all\x04Correct A_ll": "전부 수정(_L)",
-    "STR_MULTI\x04First line.\nSecond\tline.": "첫째 줄.\n둘째\t줄.",
-    "STR_PAGES\x04One page\x00%1 pages": "1 쪽\x00%1 쪽",
-    "STR_TARGET\x04_blank": "_blank",
-    "STR_RANGE\x04The index (1..30).": "1~30의 색인값",
-    "No context ~here": "여기(~H)",
-}
-
-
-# --------------------------------------------------------------------------- normalisation / .mo
+# --------------------------------------------------------------------------- normalisation
 def test_normalize_text_collapses_all_whitespace_and_nfc() -> None:
     assert normalize_text(" a\u00a0b\t\tc\r\nd \u2028e ") == "a b c d e"
     assert normalize_text("\u1100\u1161") == "\uac00"  # conjoining jamo → NFC syllable
     assert normalize_text("Caf\u0065\u0301") == "Caf\u00e9"
     assert normalize_text("zero\u200bwidth") == "zerowidth"
-
-
-def test_strip_mnemonics() -> None:
-    assert strip_mnemonics("~File") == "File"
-    assert strip_mnemonics("Pa~ges:") == "Pages:"
-    assert strip_mnemonics("파일(~F)") == "파일"
-    assert strip_mnemonics("열기(_O)...", gtk=True) == "열기..."
-    assert strip_mnemonics("Automat_ic", gtk=True) == "Automatic"
-    assert strip_mnemonics("_X 축", gtk=True) == "X 축"
-    assert strip_mnemonics("sal_Int8 and %FILE_NAME") == "sal_Int8 and %FILE_NAME"
-    assert strip_mnemonics("1~30, 빨강~검정, tilde (~)") == "1~30, 빨강~검정, tilde (~)"
-
-
-def test_parse_mo_contexts_and_plurals() -> None:
-    entries = {(c, i): s for c, i, s in parse_mo(make_mo(UI_MO))}
-    assert entries[("menu|file", "~File")] == "파일(~F)"
-    assert entries[("STR_PAGES", "One page")] == "1 쪽"
-    assert entries[("", "No context ~here")] == "여기(~H)"
-    assert ("", "") not in entries  # header skipped
-    with pytest.raises(CorpusError, match="not a GNU .mo"):
-        parse_mo(b"garbage bytes that are long enough....")
-
-
-def test_ui_pairs_strip_and_normalise() -> None:
-    got = {p.source: p.target for p in ui_pairs({"x.mo": make_mo(UI_MO)})}
-    assert got["File"] == "파일"
-    assert got["Open"] == "열기"
-    assert got["Correct All"] == "전부 수정"
-    assert got["First line. Second line."] == "첫째 줄. 둘째 줄."
-    assert got["One page"] == "1 쪽"
-    assert got["_blank"] == "_blank"  # not a GTK string: underscore kept
-    assert got["The index (1..30)."] == "1~30의 색인값"
-    assert got["No context here"] == "여기"
-    assert all(p.origin == "ui" for p in ui_pairs({"x.mo": make_mo(UI_MO)}))
 
 
 def test_tsv_round_trip_keeps_pairs_on_their_lines(tmp_path: Path) -> None:
@@ -188,23 +49,6 @@ def test_tsv_round_trip_keeps_pairs_on_their_lines(tmp_path: Path) -> None:
         )
     with pytest.raises(CorpusError, match="empty side"):
         write_pairs_tsv([Pair("x", " \n ")], tmp_path / "bad.tsv")
-
-
-# --------------------------------------------------------------------------- help pages
-def test_help_alignment_by_id() -> None:
-    pairs = help_pairs({"text/a.html": EN_PAGE, "text/only_en.html": EN_PAGE}, {"text/a.html": KO_PAGE})
-    got = {p.source: p.target for p in pairs}
-    assert got["Inserting Frames"] == "프레임 삽입"
-    assert got["A frame is a container for text."] == "프레임은 텍스트를 위한 컨테이너입니다."
-    assert got["Press Ctrl + F to open Find."] == "Ctrl + F 키를 눌러 찾기를 엽니다."
-    assert got["Cell text"] == "셀 텍스트"
-    assert got["Same id twice."] == "같은 아이디 두 번."
-    assert got["Second copy."] == "두 번째 사본."
-    assert "Only in English." not in got
-    assert not any("Command" in s or "No id" in s or "<p>" in s or "color" in s for s in got)
-    assert len(pairs) == 7  # untranslated one still here; filtering drops it
-    kept = {p.source for p in filter_pairs(pairs, "ko")}
-    assert "Untranslated paragraph." not in kept and len(kept) == 6
 
 
 # --------------------------------------------------------------------------- filtering / splitting
@@ -284,7 +128,22 @@ def test_tsv_reader_accepts_bom_crlf_extra_columns(tmp_path: Path) -> None:
     data = "\ufeffHi.\t안녕.\tCC-BY 2.0 (France) Attribution: tatoeba.org #1\r\n\r\nGo.\t가.\r\n".encode()
     path = tmp_path / "tatoeba.tsv"
     path.write_bytes(data)
-    assert read_pairs_tsv(path) == [Pair("Hi.", "안녕."), Pair("Go.", "가.")]
+    credit = "CC-BY 2.0 (France) Attribution: tatoeba.org #1"
+    assert read_pairs_tsv(path) == [Pair("Hi.", "안녕.", attribution=credit), Pair("Go.", "가.")]
+
+
+def test_tsv_domain_and_attribution_columns_round_trip(tmp_path: Path) -> None:
+    pairs = [
+        Pair("Hi.", "안녕.", domain="tatoeba", attribution="CC-BY 2.0 (France) #538123 (CM)"),
+        Pair("Open", "열기", domain="libreoffice"),
+    ]
+    write_pairs_tsv(pairs, tmp_path / "mixed.tsv")
+    assert (tmp_path / "mixed.tsv").read_text(encoding="utf-8").splitlines()[1] == "Open\t열기\tlibreoffice\t"
+    assert read_pairs_tsv(tmp_path / "mixed.tsv") == pairs
+    write_pairs_tsv([Pair("a", "b")], tmp_path / "plain.tsv")
+    assert (tmp_path / "plain.tsv").read_text(encoding="utf-8") == "a\tb\n"  # no empty columns
+    with pytest.raises(CorpusError, match="lower-case name"):
+        write_pairs_tsv([Pair("a", "b", domain="Bad Domain")], tmp_path / "bad.tsv")
 
 
 def test_parse_pairs_tsv_is_lenient() -> None:
@@ -294,83 +153,3 @@ def test_parse_pairs_tsv_is_lenient() -> None:
     assert problems[1].startswith("line 3: not valid UTF-8")
     assert parse_pairs_tsv("x\ty\nz\tw\n", max_lines=1) == ([Pair("x", "y")], [])
     assert parse_pairs_tsv(b"") == ([], ["the file is empty"])
-
-
-# --------------------------------------------------------------------------- whole build
-HELP_EN = "usr/share/libreoffice/help/en-US/text/swriter/a.html"
-HELP_KO = "usr/share/libreoffice/help/ko/text/swriter/a.html"
-MO_KO = "usr/lib/libreoffice/program/resource/ko/LC_MESSAGES/sw.mo"
-
-
-@pytest.fixture
-def fake_debs(tmp_path: Path) -> Path:
-    d = tmp_path / "debs"
-    d.mkdir()
-    make_deb(
-        d / "libreoffice-help-en-us_4%3a7.4.7-1_all.deb",
-        "libreoffice-help-en-us",
-        {HELP_EN: EN_PAGE.encode()},
-    )
-    make_deb(
-        d / "libreoffice-help-ko_4%3a7.4.7-1_all.deb",
-        "libreoffice-help-ko",
-        {
-            HELP_KO: KO_PAGE.encode(),
-            "usr/share/doc/libreoffice-help-ko/copyright": b"MPL",
-        },
-    )
-    make_deb(
-        d / "libreoffice-l10n-ko_4%3a7.4.7-1_all.deb",
-        "libreoffice-l10n-ko",
-        {MO_KO: make_mo(UI_MO)},
-    )
-    make_deb(d / "libreoffice-l10n-ja_4%3a7.4.7-1_all.deb", "libreoffice-l10n-ja", {})  # ignored
-    return d
-
-
-def test_fake_deb_is_a_real_deb(fake_debs: Path) -> None:
-    if not shutil.which("dpkg-deb"):
-        pytest.skip("dpkg-deb not installed")
-    deb = next(fake_debs.glob("libreoffice-help-ko_*.deb"))
-    out = subprocess.run(
-        ["dpkg-deb", "-f", str(deb), "Package"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "libreoffice-help-ko"
-
-
-def test_build_libreoffice_corpus_from_debs(fake_debs: Path, tmp_path: Path) -> None:
-    out = tmp_path / "corpus"
-    summary = build_libreoffice_corpus("ko", out, debs_dir=fake_debs)
-    assert summary["packages"] == {
-        "libreoffice-help-en-us": "4:7.4.7-1",
-        "libreoffice-help-ko": "4:7.4.7-1",
-        "libreoffice-l10n-ko": "4:7.4.7-1",
-    }
-    splits = {
-        k: read_pairs_tsv(out / f"{k}.tsv") if (out / f"{k}.tsv").stat().st_size else []
-        for k in summary["splits"]
-    }
-    every = [p for v in splits.values() for p in v]
-    assert len(every) == summary["pairs"] == 13  # 6 help + 7 ui (`_blank` is untranslated)
-    assert sum(c.get("help", 0) for c in summary["splits"].values()) == 6
-    assert Pair("Press Ctrl + F to open Find.", "Ctrl + F 키를 눌러 찾기를 엽니다.") in every
-    assert Pair("First line. Second line.", "첫째 줄. 둘째 줄.") in every
-    md = (out / "DATA.md").read_text(encoding="utf-8")
-    for needle in (
-        "MPL-2.0",
-        "The Document Foundation",
-        "libreoffice-l10n-ko",
-        "4:7.4.7-1",
-    ):
-        assert needle in md
-    assert build_libreoffice_corpus("ko", tmp_path / "again", debs_dir=fake_debs) == summary
-    assert (tmp_path / "again" / "train.tsv").read_bytes() == (out / "train.tsv").read_bytes()
-
-
-def test_build_reports_missing_packages(fake_debs: Path, tmp_path: Path) -> None:
-    next(fake_debs.glob("libreoffice-l10n-ko_*.deb")).unlink()
-    with pytest.raises(CorpusError, match="libreoffice-l10n-ko"):
-        build_libreoffice_corpus("ko", tmp_path / "x", debs_dir=fake_debs)

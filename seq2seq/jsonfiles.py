@@ -1,0 +1,37 @@
+"""JSON in one place: α rounded the same way everywhere, and one tolerant reader and atomic writer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .checkpoint import atomic_write_bytes
+
+WEIGHT_DECIMALS = 5  # α to 1e-5: rows still sum to 1 within 1e-4, and a heatmap cannot show more
+
+
+def weights_to_json(weights: np.ndarray | None) -> list | None:
+    """α (or any weight matrix) as nested lists of floats rounded to WEIGHT_DECIMALS; None stays None."""
+    if weights is None:
+        return None
+    return np.round(np.asarray(weights, dtype=np.float64), WEIGHT_DECIMALS).tolist()
+
+
+def read_json(path: str | Path) -> Any:
+    """The parsed file, or None when it is missing; a corrupt file raises ValueError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def write_json(path: str | Path, value: Any, indent: int | None = None) -> None:
+    """Atomic, UTF-8, Korean kept readable (no \\uXXXX escapes)."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    atomic_write_bytes(path, text.encode("utf-8"))

@@ -1,0 +1,89 @@
+"""timeline.json: how the alignment emerges during training.
+
+At every dev evaluation the trainer decodes a few fixed probe sentences greedily and keeps, per
+probe, the output tokens and the α matrix, beside the step, dev loss and dev chrF. The file records
+the probe sources and their tokens once:
+
+    {"probes": [{"source": str, "src_tokens": [str]}],
+     "attention": bool,
+     "snapshots": [{"step": int, "dev_loss": float, "dev_chrf": float,
+                    "outputs": [{"tgt_tokens": [str], "weights": [[float]] | None}]}]}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .decoding import decode_batches
+from .jsonfiles import read_json, weights_to_json, write_json
+from .model import Seq2Seq
+from .tokenizer import EOS_ID, Tokenizer
+
+TIMELINE_FILE = "timeline.json"
+MAX_PROBE_PIECES = 99  # the encoder's cap in training (max_src_len - 1)
+
+
+class Timeline:
+    """The probes' attention at each evaluation; `record` adds one snapshot, `save` writes the file."""
+
+    def __init__(self, probes: list[str], src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer):
+        self.tgt_tokenizer = tgt_tokenizer
+        self.src_ids = [src_tokenizer.encode(p)[:MAX_PROBE_PIECES] + [EOS_ID] for p in probes]
+        self.probes = [
+            {"source": p, "src_tokens": src_tokenizer.pieces(ids)} for p, ids in zip(probes, self.src_ids)
+        ]
+        self.snapshots: list[dict[str, Any]] = []
+
+    def record(self, model: Seq2Seq, step: int, metrics: dict[str, Any]) -> None:
+        """Decode every probe greedily with the model as it is now (dropout off)."""
+        if not self.src_ids:
+            return
+        was_training = model.training
+        model.eval()
+        results = decode_batches(model, self.src_ids, beam_size=1)
+        model.train(was_training)
+        outputs = []
+        for result in results:
+            best = result.nbest[0]
+            outputs.append(
+                {
+                    "tgt_tokens": self.tgt_tokenizer.pieces(best.tokens),
+                    "weights": weights_to_json(best.attention),
+                }
+            )
+        self.snapshots = [s for s in self.snapshots if s["step"] < step]
+        self.snapshots.append({"step": step, **metrics, "outputs": outputs})
+
+    def to_json(self, has_attention: bool) -> dict[str, Any]:
+        return {"probes": self.probes, "attention": has_attention, "snapshots": self.snapshots}
+
+    def save(self, path: str | Path, has_attention: bool) -> None:
+        write_json(path, self.to_json(has_attention))
+
+    def load_snapshots(self, path: str | Path, up_to_step: int) -> None:
+        """Carry on an earlier run's file (resume, init-from): its snapshots up to `up_to_step`, when its
+        probes are the same sentences; otherwise the timeline starts afresh."""
+        try:
+            data = read_json(path)
+        except ValueError:
+            return
+        if not isinstance(data, dict) or [p.get("source") for p in data.get("probes", [])] != [
+            p["source"] for p in self.probes
+        ]:
+            return
+        self.snapshots = [s for s in data.get("snapshots", []) if s.get("step", 0) <= up_to_step]
+
+
+def read_timeline(folder: str | Path) -> dict[str, Any] | None:
+    """A checkpoint's timeline.json, or None when it has none; ValueError when it is unreadable."""
+    data = read_json(Path(folder) / TIMELINE_FILE)
+    if data is None:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("probes"), list):
+        raise ValueError(f"{Path(folder) / TIMELINE_FILE}: not a timeline (no probes)")
+    for snapshot in data.get("snapshots", []):
+        outputs = snapshot.get("outputs")
+        if not isinstance(outputs, list) or len(outputs) != len(data["probes"]):
+            raise ValueError(f"{Path(folder) / TIMELINE_FILE}: a snapshot does not match its probes")
+    return data
