@@ -48,7 +48,7 @@ def one_run(browser, translations: int) -> dict:
             "rss_mb_first": local_app.rss_mb(proc.pid),
         }
         if translations:
-            page.goto(f"{url}/Translate", wait_until="domcontentloaded", timeout=TIMEOUT_MS)
+            page.goto(f"{url}/translate", wait_until="domcontentloaded", timeout=TIMEOUT_MS)
             box = page.get_by_role("textbox", name="English sentence", exact=True)
             box.wait_for(timeout=TIMEOUT_MS)
             peak = row["rss_mb_first"]

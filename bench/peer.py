@@ -238,7 +238,7 @@ def _run(command: list, log: Path, threads: int, timeout_s: float | None = None)
 
 def train_ours(name: str, threads: int, overrides: list[str]) -> dict:
     """`python -m seq2seq train` with our config; returns its last metrics row (tokens, elapsed, chrF)."""
-    from seq2seq.train import read_metrics
+    from seq2seq.jsonfiles import read_jsonl as read_metrics
 
     out = WORK / "runs"
     shutil.rmtree(out / name, ignore_errors=True)
@@ -283,7 +283,7 @@ def decode_ours(checkpoint: Path, data: Path, beam: int, threads: int) -> dict:
     import torch
 
     from seq2seq import load_translator
-    from seq2seq.train import chrf_score
+    from seq2seq.validation import chrf_score
 
     torch.set_num_threads(threads)
     translator = load_translator(checkpoint, device="cpu")
@@ -313,7 +313,7 @@ GENERATION = re.compile(r"Generation took ([\d.]+)\[sec\]")
 
 def decode_joey(train: dict, data: Path, beam: int, threads: int) -> dict:
     """`joeynmt test` with the run's best checkpoint; its own "Generation took" time, and our chrF."""
-    from seq2seq.train import chrf_score
+    from seq2seq.validation import chrf_score
 
     config = yaml.safe_load(train["config"].read_text())
     config["testing"]["beam_size"] = beam

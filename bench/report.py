@@ -29,7 +29,7 @@ def environment() -> dict:
     """Date, hardware and versions of this run."""
     import torch
 
-    from seq2seq.train import hardware
+    from seq2seq.device import hardware
 
     versions = {"python": platform.python_version(), "torch": torch.__version__}
     for package in ("streamlit", "sentencepiece", "sacrebleu", "playwright"):

@@ -112,8 +112,8 @@ def run(sentences: int, repeats: int) -> list[dict]:
     )
 
     # training step: packed sequences, and threads
+    from seq2seq.batching import collate, encode_pairs, make_batches
     from seq2seq.config import load_train_config
-    from seq2seq.train import collate, encode_pairs, make_batches
 
     cfg = load_train_config(Path("configs/enko-additive.yaml"))
     examples = encode_pairs(pairs, translator.src_tokenizer, translator.tgt_tokenizer, cfg)

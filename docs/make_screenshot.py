@@ -29,7 +29,7 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=local_app.CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1650})
-            page.goto(f"http://127.0.0.1:{port}/Translate")
+            page.goto(f"http://127.0.0.1:{port}/translate")
             page.locator("textarea").first.fill(SENTENCE)
             page.get_by_role("button", name="Translate").click()
             page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)

@@ -3,21 +3,37 @@ write the model card (data, config, metrics, training time, hardware) from the f
 
 from __future__ import annotations
 
-import json
+import lzma
 import shutil
 from pathlib import Path
 
-from .checkpoint import CARD_FILE, CONFIG_FILE, REQUIRED_FILES, atomic_write_bytes, read_config
+from .checkpoint import CARD_FILE, CONFIG_FILE, MODEL_FILE, REQUIRED_FILES, atomic_write_bytes, read_config
+from .data import read_pairs_tsv
+from .decoding import Search
+from .device import hardware
 from .evaluate import evaluate_checkpoint, read_eval
-from .train import METRICS_FILE, hardware, read_metrics
+from .general import LICENCES
+from .jsonfiles import read_json, read_jsonl
+from .model import ATTENTIONS
+from .snapshots import METRICS_FILE
+from .timeline import TIMELINE_FILE
 
-TEST_FILE = "test.tsv"
-ATTRIBUTION = (
-    "Test split: English and Korean text from LibreOffice's help pages and UI strings, as shipped by "
-    "Debian (libreoffice-help-en-us, libreoffice-help-ko, libreoffice-l10n-ko). "
-    "Copyright The Document Foundation and LibreOffice contributors, licensed under the Mozilla "
-    "Public License 2.0 (https://www.mozilla.org/MPL/2.0/)."
+TEST_FILE, TRAIN_FILE, ATTRIBUTION_FILE = "test.tsv", "train.tsv.xz", "ATTRIBUTION.md"
+MPL = (
+    "English and Korean text from LibreOffice's help pages and UI strings, as shipped by Debian "
+    "(libreoffice-help-en-us, libreoffice-help-ko, libreoffice-l10n-ko). Copyright The Document Foundation "
+    "and LibreOffice contributors, licensed under the Mozilla Public License 2.0 (https://www.mozilla.org/MPL/2.0/)."
 )
+
+
+def attribution(domains: set[str]) -> str:
+    """Who wrote the shipped pairs, and under which licence, for the domains they come from."""
+    lines = ["# Attribution of the shipped sentence pairs", ""]
+    lines.append(f"- `libreoffice`: {MPL}")
+    lines += [f"- `{d}`: {LICENCES[d]}" for d in sorted(domains) if d in LICENCES and d != "libreoffice"]
+    if "tatoeba" in domains:
+        lines += ["", "Tatoeba pairs carry their sentence ids and authors in the fourth TSV column."]
+    return "\n".join(lines) + "\n"
 
 
 def export_checkpoint(
@@ -27,69 +43,87 @@ def export_checkpoint(
     beam_size: int = 5,
     data_md: str | Path | None = None,
     notes_md: str | Path | None = None,
+    train_tsv: str | Path | None = None,
 ) -> Path:
-    """run_dir/best -> checkpoints/<name> with test.tsv, eval files and card.md."""
+    """run_dir/best -> checkpoints/<name> with test.tsv, eval files and card.md; `train_tsv` ships the
+    training pairs too (xz-compressed), for the nearest-example search and the familiarity warning."""
     src, dest = Path(run_checkpoint), Path(dest)
     read_config(src)  # refuse to ship something incomplete
-    if notes_md and not Path(notes_md).is_file():  # found out before dest is overwritten, not after
-        raise FileNotFoundError(f"{notes_md}: no such notes file")
+    for extra in (notes_md, train_tsv):
+        if extra and not Path(extra).is_file():  # found out before dest is overwritten, not after
+            raise FileNotFoundError(f"{extra}: no such file")
     dest.mkdir(parents=True, exist_ok=True)
-    for name in (*REQUIRED_FILES, METRICS_FILE):
+    for name in (*REQUIRED_FILES, METRICS_FILE, TIMELINE_FILE):
         if (src / name).is_file():
             shutil.copy2(src / name, dest / name)
     shutil.copy2(test_tsv, dest / TEST_FILE)
-    (dest / "TEST_ATTRIBUTION.md").write_text(ATTRIBUTION + "\n", encoding="utf-8")
-    evaluate_checkpoint(dest, dest / TEST_FILE, beam_size=beam_size)
+    domains = {p.domain or "libreoffice" for p in read_pairs_tsv(test_tsv)}
+    if train_tsv:
+        atomic_write_bytes(dest / TRAIN_FILE, lzma.compress(Path(train_tsv).read_bytes(), preset=9))
+        domains |= {p.domain or "libreoffice" for p in read_pairs_tsv(train_tsv)}
+    (dest / ATTRIBUTION_FILE).write_text(attribution(domains), encoding="utf-8")
+    evaluate_checkpoint(dest, dest / TEST_FILE, Search(beam_size=beam_size))
     write_card(dest, data_md, notes_md)
     return dest
 
 
-def write_card(
-    folder: str | Path, data_md: str | Path | None = None, notes_md: str | Path | None = None
-) -> str:
-    """card.md from the checkpoint's own files; `notes_md` adds what they cannot know (e.g. a shared CPU)."""
-    folder = Path(folder)
-    config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-    summary, buckets, _ = read_eval(folder)
-    train, model = config.get("train", {}), config["model"]
-    progress = config.get("progress", {})
-    metrics = read_metrics(folder / METRICS_FILE)
-    averaged = config.get("averaged")
-    kind = (
-        "Bahdanau (additive) attention"
-        if model["attention"] == "additive"
-        else (
-            "no attention: one fixed context vector"
-            if model["attention"] == "none"
-            else f"{model['attention']} attention"
-        )
-    )
-    lines = [
-        f"# {folder.name}: English → Korean, {kind}",
-        "",
-        "An RNN encoder-decoder trained for Seq2Seq Attention Explorer.",
-        "",
+def _model_lines(folder: Path, config: dict) -> list[str]:
+    model = config["model"]
+    kind = ATTENTIONS[model["attention"]]
+    return [
         "## Model",
         f"- Encoder: bidirectional {model['encoder_rnn'].upper()}, {model['hidden_size']} units per "
         f"direction; embeddings {model['embed_dim']}.",
         f"- Decoder: GRU with {2 * model['hidden_size']} units, input feeding "
-        f"{'on' if model['input_feeding'] else 'off'}; attention: `{model['attention']}`"
+        f"{'on' if model['input_feeding'] else 'off'}; {kind.label}"
         + (f" (attention size {model['attention_dim']})" if model["attention"] == "additive" else "")
-        + ".",
+        + f": ${kind.formula}$.",
         f"- Vocabularies (SentencePiece unigram): {model['src_vocab_size']} English, "
         f"{model['tgt_vocab_size']} Korean pieces.",
         f"- Parameters: {config.get('parameters', 0):,}; weights stored in fp16 "
-        f"({(folder / 'model.pt').stat().st_size / 1e6:.1f} MB).",
+        f"({(folder / MODEL_FILE).stat().st_size / 1e6:.1f} MB).",
         "",
-        "## Data",
-        f"- LibreOffice help paragraphs and UI strings (Debian packages), {config.get('train_pairs', 0):,} "
-        "training pairs after length filtering; built by `python -m seq2seq data libreoffice --lang ko`.",
-        "- Licence of the text: MPL-2.0 (The Document Foundation, LibreOffice contributors).",
-        "",
+    ]
+
+
+def _data_lines(config: dict) -> list[str]:
+    domains = config.get("train_domains")
+    lines = ["## Data"]
+    if domains:
+        listed = ", ".join(f"{d} {n:,}" for d, n in domains.items())
+        lines.append(
+            f"- {config.get('train_pairs', 0):,} training pairs after length filtering, by domain: {listed}; "
+            "built by `python -m seq2seq data mixed` (LibreOffice help and UI strings, Tatoeba, news, JHE)."
+        )
+        lines += [f"- `{d}`: {LICENCES[d]}" for d in domains if d in LICENCES]
+    else:
+        lines += [
+            f"- LibreOffice help paragraphs and UI strings (Debian packages), {config.get('train_pairs', 0):,} "
+            "training pairs after length filtering; built by `python -m seq2seq data libreoffice --lang ko`.",
+            "- Licence of the text: MPL-2.0 (The Document Foundation, LibreOffice contributors).",
+        ]
+    rates = config.get("unknown_rate") or {}
+    if any(d for d in rates):
+        listed = ", ".join(f"{d} {r['src']:.2%} / {r['tgt']:.2%}" for d, r in rates.items())
+        lines.append(f"- Unknown pieces (`<unk>`) on the dev split, English / Korean: {listed}.")
+    return [*lines, ""]
+
+
+def _training_lines(folder: Path, config: dict) -> list[str]:
+    train, model = config.get("train", {}), config["model"]
+    progress, averaged = config.get("progress", {}), config.get("averaged")
+    metrics = read_jsonl(folder / METRICS_FILE)
+    lines = [
         "## Training",
         f"- Config: `configs/{folder.name}.yaml`; Adam lr {train.get('lr')}, batch {train.get('batch_tokens')} "
         f"tokens, dropout {model['dropout']}, label smoothing {train.get('label_smoothing')}, "
-        f"plateau decay ×{train.get('lr_decay')}, seed {train.get('seed')}.",
+        f"plateau decay ×{train.get('lr_decay')}, seed {train.get('seed')}"
+        + (
+            f", domains mixed at temperature {train['mix_temperature']:g}"
+            if config.get("train_domains")
+            else ""
+        )
+        + ".",
         f"- Steps: {progress.get('step', '?')} ({'last snapshot' if averaged else 'best checkpoint'}), "
         f"training time {progress.get('elapsed', 0) / 60:.0f} min on {config.get('device', '?')} "
         f"x{config.get('world_size', 1)}.",
@@ -103,8 +137,9 @@ def write_card(
         )
     if metrics:
         best = max(metrics, key=lambda r: r["dev_chrf"])
+        per = " per domain, averaged over the domains" if best.get("dev_chrf_by_domain") else ""
         lines.append(
-            f"- Best dev chrF (greedy, {train.get('eval_sentences')} sentences): "
+            f"- Best dev chrF (greedy, {train.get('eval_sentences')} sentences{per}): "
             f"{best['dev_chrf']:.2f} at step {best['step']}; the full log is `metrics.jsonl`."
         )
     if averaged:
@@ -114,37 +149,68 @@ def write_card(
             f"(`python -m seq2seq average`): dev chrF {averaged['dev_chrf']:.2f}, against "
             f"{averaged['best_dev_chrf']:.2f} for the best single checkpoint."
         )
+    if (folder / TIMELINE_FILE).is_file():
+        lines.append("- `timeline.json`: the attention of the probe sentences at every evaluation.")
+    return [*lines, ""]
+
+
+def _score(value) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _test_lines(summary: dict, buckets: list[dict] | None) -> list[str]:
+    lines = [
+        f"## Test scores ({summary['sentences']} held-out pairs, beam {summary['beam_size']})",
+        f"- chrF **{summary['chrf']:.2f}**, BLEU {summary['bleu']:.2f} (sacrebleu, "
+        f'`tokenize="{summary["bleu_tokenize"]}"`).',
+        f"- Decoding speed: {summary['sentences_per_s']:.1f} sentences/s on {summary['device']}.",
+        "",
+    ]
+    if summary.get("domains"):
+        lines += ["| domain | n | chrF | BLEU |", "|---|---|---|---|"]
+        for domain, scores in summary["domains"].items():
+            lines.append(
+                f"| {domain} | {scores['n']} | {_score(scores['chrf'])} | {_score(scores['bleu'])} |"
+            )
+        lines.append("")
+    lines += ["| source words | n | chrF | BLEU |", "|---|---|---|---|"]
+    for b in buckets or []:
+        lines.append(f"| {b['bucket']} | {b['n']} | {_score(b['chrf'])} | {_score(b['bleu'])} |")
+    return lines
+
+
+def write_card(
+    folder: str | Path, data_md: str | Path | None = None, notes_md: str | Path | None = None
+) -> str:
+    """card.md from the checkpoint's own files; `notes_md` adds what they cannot know (e.g. a shared CPU)."""
+    folder = Path(folder)
+    config = read_json(folder / CONFIG_FILE)
+    summary, buckets, _ = read_eval(folder)
+    kind = ATTENTIONS[config["model"]["attention"]]
+    lines = [
+        f"# {folder.name}: English → Korean, {kind.label}",
+        "",
+        "An RNN encoder-decoder trained for Seq2Seq Attention Explorer.",
+        "",
+        *_model_lines(folder, config),
+        *_data_lines(config),
+        *_training_lines(folder, config),
+    ]
     if summary:
-        lines += [
-            "",
-            f"## Test scores ({summary['sentences']} held-out pairs, beam {summary['beam_size']})",
-            f"- chrF **{summary['chrf']:.2f}**, BLEU {summary['bleu']:.2f} (sacrebleu, "
-            f'`tokenize="{summary["bleu_tokenize"]}"`).',
-            f"- Decoding speed: {summary['sentences_per_s']:.1f} sentences/s on {summary['device']}.",
-            "",
-            "| source words | n | chrF | BLEU |",
-            "|---|---|---|---|",
-        ]
-        for b in buckets or []:
-            chrf = "–" if b["chrf"] is None else f"{b['chrf']:.2f}"
-            bleu = "–" if b["bleu"] is None else f"{b['bleu']:.2f}"
-            lines.append(f"| {b['bucket']} | {b['n']} | {chrf} | {bleu} |")
+        lines += _test_lines(summary, buckets)
     lines += [
         "",
         "Per-sentence results with attention and diagnostics: `eval.jsonl`. "
-        "Test split: `test.tsv` (see `TEST_ATTRIBUTION.md`).",
+        f"Test split: `{TEST_FILE}`"
+        + (f", training pairs: `{TRAIN_FILE}`" if (folder / TRAIN_FILE).is_file() else "")
+        + f" (see `{ATTRIBUTION_FILE}`).",
         "",
     ]
     if notes_md:
         lines += ["## Training conditions", "", Path(notes_md).read_text(encoding="utf-8").strip(), ""]
     if data_md and Path(data_md).is_file():
-        lines += [
-            "## Corpus card",
-            "",
-            ("\n" + Path(data_md).read_text(encoding="utf-8"))
-            .replace("\n## ", "\n#### ")
-            .replace("\n# ", "\n### "),
-        ]
+        corpus = "\n" + Path(data_md).read_text(encoding="utf-8")
+        lines += ["## Corpus card", "", corpus.replace("\n## ", "\n#### ").replace("\n# ", "\n### ")]
     text = "\n".join(lines)
     atomic_write_bytes(folder / CARD_FILE, text.encode("utf-8"))
     return text

@@ -35,16 +35,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .decoding import Search
     from .evaluate import evaluate_checkpoint
 
+    search = Search(beam_size=args.beam)
     evaluate_checkpoint(
-        args.checkpoint, args.test, beam_size=args.beam, out=args.out, device=args.device, limit=args.limit
+        args.checkpoint, args.test, search, out=args.out, device=args.device, limit=args.limit
     )
     return 0
 
 
 def _cmd_average(args: argparse.Namespace) -> int:
-    from .train import average_snapshots
+    from .snapshots import average_snapshots
 
     report = average_snapshots(args.run_dir, args.last, args.dest)
     print(
@@ -65,6 +67,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         beam_size=args.beam,
         data_md=args.data_md,
         notes_md=args.notes,
+        train_tsv=args.train,
     )
     return 0
 
@@ -80,6 +83,7 @@ def attention_table(src_tokens: list[str], tgt_tokens: list[str], attention: np.
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:
+    from .jsonfiles import weights_to_json
     from .translator import load_translator
 
     translator = load_translator(args.checkpoint, args.device)
@@ -94,9 +98,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
                     "tgt_tokens": result.tgt_tokens,
                     "score": result.score,
                     "warnings": result.warnings,
-                    "attention": None
-                    if result.attention is None
-                    else np.round(result.attention.astype(float), 5).tolist(),
+                    "attention": weights_to_json(result.attention),
                     "nbest": [{"text": c.text, "score": c.score} for c in result.nbest],
                 },
                 ensure_ascii=False,
@@ -173,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--beam", type=int, default=5)
     ex.add_argument("--data-md", default=None, help="the corpus card (data/enko/DATA.md)")
     ex.add_argument("--notes", default=None, help="markdown for the card's 'Training conditions' section")
+    ex.add_argument(
+        "--train",
+        default=None,
+        help="ship the training pairs too (train.tsv.xz), e.g. data/enko-mixed/train.tsv",
+    )
     ex.set_defaults(func=_cmd_export)
 
     tl = sub.add_parser("translate", help="translate one sentence")

@@ -10,7 +10,6 @@ from typing import Any
 import yaml
 
 FORMAT_VERSION = 1  # bump when the checkpoint layout or state_dict keys change
-ATTENTION_TYPES = ("additive", "dot", "general", "none")
 RNN_TYPES = ("gru", "lstm")
 
 
@@ -29,8 +28,10 @@ class ModelConfig:
     input_feeding: bool = True  # feed the previous attentional vector into the next step
 
     def __post_init__(self) -> None:
-        if self.attention not in ATTENTION_TYPES:
-            raise ValueError(f"attention must be one of {ATTENTION_TYPES}, got {self.attention!r}")
+        from .model import ATTENTIONS  # the one list of attention variants, beside their code
+
+        if self.attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {tuple(ATTENTIONS)}, got {self.attention!r}")
         if self.encoder_rnn not in RNN_TYPES:
             raise ValueError(f"encoder_rnn must be one of {RNN_TYPES}, got {self.encoder_rnn!r}")
 
@@ -45,7 +46,9 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     src_vocab: int = 8000
     tgt_vocab: int = 8000
-    tgt_coverage: float = 0.9995  # share of Korean characters the target vocabulary must spell; the rest is <unk>
+    tgt_coverage: float = (
+        0.9995  # share of Korean characters the target vocabulary must spell; the rest is <unk>
+    )
     max_src_len: int = 100  # subword pieces; longer pairs are dropped from training
     max_tgt_len: int = 120
     batch_tokens: int = 4000  # padded target tokens per batch

@@ -6,6 +6,7 @@ translation and beam size 1 equals greedy, by construction and by test.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +38,7 @@ class BeamNode:
     logprob: float  # cumulative
     attention: np.ndarray | None  # α row that produced this token (Tx,)
     finished: bool
+    piece: str = ""  # the token as text: search works in ids, `Translator` fills this in
 
 
 @dataclass
@@ -222,6 +224,7 @@ class Step:
     token: int  # the token taken: the argmax, or the forced one
     prob: float  # p(token)
     forced: bool
+    edited: bool = False  # α was given, not computed
 
     @property
     def is_eos(self) -> bool:
@@ -256,14 +259,16 @@ class StepSession:
         return np.stack([s.weights for s in self.steps])
 
     @torch.inference_mode()
-    def step(self, force: int | None = None) -> Step:
+    def step(self, force: int | None = None, weights: np.ndarray | None = None) -> Step:
+        """One step: the likeliest token, or `force`; `weights` (Tx,), summing to 1, replace α_i."""
         if self.finished:
             raise ValueError("the translation is finished (EOS); rewind to change it")
         state, feed = self._states[len(self.steps)]
         prev = self.steps[-1].token if self.steps else BOS_ID
         device = self.memory.mask.device
         prev_t = torch.tensor([prev], dtype=torch.long, device=device)
-        out = self.model.decoder.step(prev_t, state, feed, self.memory)
+        edited = None if weights is None else torch.as_tensor(weights, dtype=state.dtype, device=device)[None]
+        out = self.model.decoder.step(prev_t, state, feed, self.memory, edited)
         probs = torch.softmax(self.model.decoder.logits(out.feed).float(), dim=-1)[0]
         top_probs, top_ids = probs.topk(min(self.top_k, probs.numel()))
         vocab = probs.numel()
@@ -285,6 +290,7 @@ class StepSession:
             token=token,
             prob=float(probs[token]),
             forced=force is not None and token != int(top_ids[0]),
+            edited=weights is not None,
         )
         self.steps.append(step)
         self._states.append((out.state, out.feed))
@@ -322,32 +328,62 @@ def _whole(x) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
 
 
-def check_limits(beam_size: int = 1, max_len: int | None = None) -> None:
-    """Refuse a beam size or output cap that search cannot use, before any work is done.
-
-    max_len None or 0 means automatic (`max_output_length`), as in the app's sidebar.
-    """
-    if not _whole(beam_size) or beam_size < 1:
-        raise ValueError(f"beam_size must be a whole number of at least 1, not {beam_size!r}")
+def check_max_len(max_len: int | None) -> int | None:
+    """An output cap search can use (None or 0: automatic, `max_output_length`), else ValueError."""
     if max_len is not None and (not _whole(max_len) or max_len < 0):
         raise ValueError(
             f"max_len must be a whole number of at least 1 (0 or None: automatic), not {max_len!r}"
         )
+    return int(max_len) if max_len else None
+
+
+@dataclass(frozen=True)
+class Search:
+    """How to look for a translation. Checked once, when made, so nothing is searched with a bad setting;
+    frozen and hashable, so it can key a cache. Add a search option here, and where it is used."""
+
+    beam_size: int = 1  # 1 = greedy
+    max_len: int | None = None  # output cap in subword tokens; None (or 0) = max_output_length(source)
+    alpha: float = 1.0  # length normalisation: hypotheses rank by log p / length**alpha
+
+    def __post_init__(self) -> None:
+        if not _whole(self.beam_size) or self.beam_size < 1:
+            raise ValueError(f"beam_size must be a whole number of at least 1, not {self.beam_size!r}")
+        object.__setattr__(self, "beam_size", int(self.beam_size))
+        object.__setattr__(self, "max_len", check_max_len(self.max_len))
+        if (
+            isinstance(self.alpha, bool)
+            or not isinstance(self.alpha, (int, float))
+            or not 0 <= self.alpha <= 5
+        ):
+            raise ValueError(f"alpha (length normalisation) must be a number from 0 to 5, not {self.alpha!r}")
+
+    @classmethod
+    def of(cls, search: Search | None = None, **options) -> Search:
+        """`search` with `options` changed (beam_size=5, ...), or a new one from `options`."""
+        unknown = set(options) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown search option(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(search, **options) if search is not None else cls(**options)
+
+    def limit(self, src_len: int) -> int:
+        return self.max_len or max_output_length(src_len)
+
+
+GREEDY = Search()
 
 
 @torch.inference_mode()
 def decode_batches(
     model: Seq2Seq,
     sources: list[list[int]],
-    beam_size: int = 1,
-    max_len: int | None = None,
+    search: Search = GREEDY,
+    *,
     batch_size: int = 64,
-    alpha: float = 1.0,
     keep_tree: bool = False,
     progress=None,
 ) -> list[BeamResult]:
     """Decode many sources in length-sorted batches; results come back in input order."""
-    check_limits(beam_size, max_len)
     device = next(model.parameters()).device
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
     results: list[BeamResult | None] = [None] * len(sources)
@@ -355,11 +391,11 @@ def decode_batches(
         chunk = order[start : start + batch_size]
         src, lengths = pad_batch([sources[i] for i in chunk], device)
         memory = model.encode(src, lengths)
-        limit = max_len or max_output_length(int(lengths.max()))
-        if beam_size == 1:
-            found = [BeamResult([h]) for h in greedy_search(model, memory, limit, alpha)]
+        limit = search.limit(int(lengths.max()))
+        if search.beam_size == 1:
+            found = [BeamResult([h]) for h in greedy_search(model, memory, limit, search.alpha)]
         else:
-            found = beam_search(model, memory, beam_size, limit, alpha, keep_tree)
+            found = beam_search(model, memory, search.beam_size, limit, search.alpha, keep_tree)
         for i, result in zip(chunk, found):
             results[i] = result
         if progress is not None:

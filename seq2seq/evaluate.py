@@ -1,39 +1,29 @@
-"""Corpus scores, scores by source length (the lecture's point 4), and attention diagnostics.
+"""Scoring a checkpoint on a test split: corpus chrF and BLEU, by domain and by source length (the
+lecture's point 4), with every sentence diagnosed.
 
 Writes next to the checkpoint (or into `out`):
-- eval.jsonl: one line per sentence (src, ref, hyp, chrf, lengths, tokens, attention, diagnostics);
+- eval.jsonl: one line per sentence (src, ref, hyp, domain, chrF, tokens, attention, diagnostics);
 - eval_buckets.json: chrF/BLEU per source-length bucket;
-- eval_summary.json: corpus BLEU (char-tokenised for Korean) and chrF.
+- eval_summary.json: corpus chrF and BLEU (char-tokenised for Korean), and the same per domain.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
+from typing import Any
 
-import numpy as np
+import pandas as pd
 from sacrebleu.metrics import BLEU, CHRF
 from tqdm import tqdm
 
-from .checkpoint import atomic_write_bytes
 from .data import read_pairs_tsv
+from .decoding import Search
+from .diagnostics import LENGTH_BUCKETS, bucket_name, sentence_row
+from .jsonfiles import read_json, read_jsonl, write_json, write_jsonl
 from .translator import load_translator
 
-LENGTH_BUCKETS = ((1, 5), (6, 10), (11, 20), (21, 30), (31, None))
-DROPPED_BELOW, REPEATED_ABOVE = 0.3, 2.0
 EVAL_FILE, BUCKETS_FILE, SUMMARY_FILE = "eval.jsonl", "eval_buckets.json", "eval_summary.json"
-
-
-def bucket_name(low: int, high: int | None) -> str:
-    return f"{low}+" if high is None else f"{low}-{high}"
-
-
-def length_bucket(words: int) -> str:
-    for low, high in LENGTH_BUCKETS:
-        if high is None or words <= high:
-            return bucket_name(low, high)
-    raise AssertionError("unreachable")
 
 
 def bleu_tokenize(target_lang: str) -> str:
@@ -41,69 +31,40 @@ def bleu_tokenize(target_lang: str) -> str:
     return "char" if target_lang in ("ko", "ja", "zh") else "13a"
 
 
-def attention_diagnostics(attention: np.ndarray) -> dict:
-    """Coverage Σ_i α_ij per source token, and flags for tokens that look dropped or repeated.
-
-    The last source token is </s>, which soaks up attention by design; flags ignore it.
-    Monotonicity is the share of steps whose most-attended source position does not move back.
-    """
-    coverage = attention.sum(axis=0)
-    words = coverage[:-1] if len(coverage) > 1 else coverage
-    rows = np.clip(attention, 1e-12, 1.0)
-    entropy = float(-(rows * np.log(rows)).sum(axis=1).mean())
-    peaks = attention.argmax(axis=1)
-    forward = float((np.diff(peaks) >= 0).mean()) if len(peaks) > 1 else 1.0
+def corpus_score(rows: list[dict], tokenize: str) -> dict[str, Any]:
+    """n, chrF and BLEU of a group of eval rows (None when the group is empty)."""
+    if not rows:
+        return {"n": 0, "chrf": None, "bleu": None}
+    hyps, refs = [r["hyp"] for r in rows], [[r["ref"] for r in rows]]
     return {
-        "coverage": np.round(coverage.astype(np.float64), 4).tolist(),
-        "dropped": [int(j) for j in np.nonzero(words < DROPPED_BELOW)[0]],
-        "repeated": [int(j) for j in np.nonzero(words > REPEATED_ABOVE)[0]],
-        "dropped_share": float((words < DROPPED_BELOW).mean()),
-        "repeated_share": float((words > REPEATED_ABOVE).mean()),
-        "entropy": round(entropy, 4),
-        "monotonicity": round(forward, 4),
+        "n": len(rows),
+        "chrf": round(CHRF().corpus_score(hyps, refs).score, 2),
+        "bleu": round(BLEU(tokenize=tokenize).corpus_score(hyps, refs).score, 2),
     }
-
-
-def sentence_row(source: str, reference: str, result) -> dict:
-    """One sentence scored and diagnosed: a line of eval.jsonl (also used for uploaded files)."""
-    words = len(source.split())
-    row = {
-        "src": source,
-        "ref": reference,
-        "hyp": result.text,
-        "chrf": round(CHRF().sentence_score(result.text, [reference]).score, 2),
-        "src_words": words,
-        "tgt_words": len(reference.split()),
-        "bucket": length_bucket(words),
-        "src_tokens": result.src_tokens,
-        "tgt_tokens": result.tgt_tokens,
-        "attention": None
-        if result.attention is None
-        else np.round(result.attention.astype(np.float64), 4).tolist(),
-    }
-    if result.attention is not None:
-        row.update(attention_diagnostics(result.attention))
-    return row
 
 
 def score_by_length(rows: list[dict], tokenize: str) -> list[dict]:
     buckets = []
     for low, high in LENGTH_BUCKETS:
         name = bucket_name(low, high)
-        members = [r for r in rows if r["bucket"] == name]
-        entry = {"bucket": name, "n": len(members), "chrf": None, "bleu": None}
-        if members:
-            hyps, refs = [r["hyp"] for r in members], [[r["ref"] for r in members]]
-            entry["chrf"] = round(CHRF().corpus_score(hyps, refs).score, 2)
-            entry["bleu"] = round(BLEU(tokenize=tokenize).corpus_score(hyps, refs).score, 2)
-        buckets.append(entry)
+        buckets.append({"bucket": name, **corpus_score([r for r in rows if r["bucket"] == name], tokenize)})
     return buckets
+
+
+def score_by_domain(rows: list[dict], tokenize: str) -> dict[str, dict]:
+    """Per domain: its corpus scores and its scores by length. Empty when the split has no domains."""
+    domains = sorted({r.get("domain", "") for r in rows} - {""})
+    out = {}
+    for domain in domains:
+        members = [r for r in rows if r.get("domain") == domain]
+        out[domain] = {**corpus_score(members, tokenize), "buckets": score_by_length(members, tokenize)}
+    return out
 
 
 def evaluate_checkpoint(
     checkpoint: str | Path,
     test_tsv: str | Path,
-    beam_size: int = 5,
+    search: Search | None = None,
     out: str | Path | None = None,
     device: str | None = None,
     limit: int | None = None,
@@ -111,57 +72,112 @@ def evaluate_checkpoint(
     batch_size: int = 32,
     show_progress: bool = True,
 ) -> dict:
+    """Translate the test split (beam 5 unless `search` says otherwise), score and diagnose it, save the files."""
+    search = search or Search(beam_size=5)
     translator = load_translator(checkpoint, device)
     pairs = read_pairs_tsv(test_tsv)[:limit]
     started = time.perf_counter()
     with tqdm(total=len(pairs), desc="translating", disable=not show_progress) as bar:
         results = translator.translate_batch(
-            [p.source for p in pairs], beam_size=beam_size, batch_size=batch_size, progress=bar.update
+            [p.source for p in pairs], search, batch_size=batch_size, progress=bar.update
         )
     seconds = time.perf_counter() - started
-    rows = [sentence_row(p.source, p.target, r) for p, r in zip(pairs, results)]
+    rows = [sentence_row(p.source, p.target, r, p.domain) for p, r in zip(pairs, results)]
     tokenize = bleu_tokenize(target_lang)
-    hyps, refs = [r["hyp"] for r in rows], [[r["ref"] for r in rows]]
+    whole = corpus_score(rows, tokenize)
     summary = {
         "checkpoint": translator.name,
         "test_file": str(test_tsv),
         "sentences": len(rows),
-        "beam_size": beam_size,
+        "beam_size": search.beam_size,
         "bleu_tokenize": tokenize,
-        "chrf": round(CHRF().corpus_score(hyps, refs).score, 2),
-        "bleu": round(BLEU(tokenize=tokenize).corpus_score(hyps, refs).score, 2),
+        "chrf": whole["chrf"],
+        "bleu": whole["bleu"],
         "sentences_per_s": round(len(rows) / max(seconds, 1e-9), 2),
         "device": str(translator.device),
     }
+    by_domain = score_by_domain(rows, tokenize)
+    if by_domain:
+        summary["domains"] = by_domain
     buckets = score_by_length(rows, tokenize)
     folder = Path(out or checkpoint)
-    atomic_write_bytes(
-        folder / EVAL_FILE, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
-    )
-    atomic_write_bytes(folder / BUCKETS_FILE, json.dumps(buckets, indent=2).encode("utf-8"))
-    atomic_write_bytes(folder / SUMMARY_FILE, json.dumps(summary, indent=2).encode("utf-8"))
+    write_jsonl(folder / EVAL_FILE, rows)
+    write_json(folder / BUCKETS_FILE, buckets, indent=2)
+    write_json(folder / SUMMARY_FILE, summary, indent=2)
     if show_progress:
-        print(
-            f"{translator.name}: chrF {summary['chrf']:.2f}  BLEU ({tokenize}) {summary['bleu']:.2f}  "
-            f"on {len(rows)} sentences, beam {beam_size}, {summary['sentences_per_s']:.1f} sent/s"
-        )
-        print("by source length (words):")
-        for b in buckets:
-            score = "   -" if b["chrf"] is None else f"chrF {b['chrf']:6.2f}  BLEU {b['bleu']:6.2f}"
-            print(f"  {b['bucket']:>6}  n={b['n']:5d}  {score}")
+        _print_scores(translator.name, summary, buckets, by_domain)
     return {"summary": summary, "buckets": buckets}
+
+
+def _print_scores(name: str, summary: dict, buckets: list[dict], by_domain: dict) -> None:
+    tokenize = summary["bleu_tokenize"]
+    print(
+        f"{name}: chrF {summary['chrf']:.2f}  BLEU ({tokenize}) {summary['bleu']:.2f}  on {summary['sentences']} "
+        f"sentences, beam {summary['beam_size']}, {summary['sentences_per_s']:.1f} sent/s"
+    )
+    for domain, scores in by_domain.items():
+        print(f"  {domain:>12}  n={scores['n']:5d}  chrF {scores['chrf']:6.2f}  BLEU {scores['bleu']:6.2f}")
+    print("by source length (words):")
+    for b in buckets:
+        score = "   -" if b["chrf"] is None else f"chrF {b['chrf']:6.2f}  BLEU {b['bleu']:6.2f}"
+        print(f"  {b['bucket']:>6}  n={b['n']:5d}  {score}")
 
 
 def read_eval(folder: str | Path) -> tuple[dict | None, list[dict] | None, list[dict] | None]:
     """(summary, buckets, rows) saved by `evaluate_checkpoint`; None for what is missing."""
     folder = Path(folder)
+    rows = read_jsonl(folder / EVAL_FILE) if (folder / EVAL_FILE).is_file() else None
+    return read_json(folder / SUMMARY_FILE), read_json(folder / BUCKETS_FILE), rows
 
-    def load(name: str):
-        path = folder / name
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
-    rows = None
-    if (folder / EVAL_FILE).is_file():
-        with open(folder / EVAL_FILE, encoding="utf-8") as handle:
-            rows = [json.loads(line) for line in handle if line.strip()]
-    return load(SUMMARY_FILE), load(BUCKETS_FILE), rows
+def buckets_table(buckets_by_model: dict[str, list[dict]]) -> pd.DataFrame:
+    """eval_buckets.json of several models side by side: bucket, n, then chrF and BLEU per model.
+
+    A bucket with no test sentence has no score: NaN here, shown as "–" by the app.
+    """
+    table: dict[str, dict[str, Any]] = {}
+    for model, buckets in buckets_by_model.items():
+        for b in buckets:
+            entry = table.setdefault(b["bucket"], {"source words": b["bucket"], "n": b.get("n")})
+            entry[f"{model} chrF"] = b.get("chrf")
+            entry[f"{model} BLEU"] = b.get("bleu")
+    frame = pd.DataFrame(list(table.values()))
+    scores = [c for c in frame.columns if c not in ("source words", "n")]
+    frame[scores] = frame[scores].apply(pd.to_numeric, errors="coerce").astype("float64")  # empty: NaN
+    return frame
+
+
+def domains_table(summaries: dict[str, dict | None]) -> pd.DataFrame:
+    """Per domain, n and chrF/BLEU of each model's eval_summary.json; empty when none has domains."""
+    table: dict[str, dict[str, Any]] = {}
+    for model, summary in summaries.items():
+        for domain, scores in ((summary or {}).get("domains") or {}).items():
+            entry = table.setdefault(domain, {"domain": domain, "n": scores.get("n")})
+            entry[f"{model} chrF"] = scores.get("chrf")
+            entry[f"{model} BLEU"] = scores.get("bleu")
+    return pd.DataFrame(list(table.values()))
+
+
+def sentence_chrf(hypothesis: str, reference: str) -> float:
+    return round(CHRF().sentence_score(hypothesis, [reference]).score, 2)
+
+
+def test_reference(folder: str | Path, source: str) -> tuple[str, str] | None:
+    """(reference, domain) when `source` is a sentence of the checkpoint's test split, else None."""
+    path = Path(folder) / "test.tsv"
+    if not path.is_file():
+        return None
+    for pair in read_pairs_tsv(path):
+        if pair.source == source:
+            return pair.target, pair.domain
+    return None
+
+
+def long_examples(rows_a: list[dict], rows_b: list[dict], min_words: int = 30, n: int = 5) -> list[dict]:
+    """Test sentences of `min_words`+ words where model A beats model B by the most chrF (by default the
+    attention model against the fixed context vector): the lecture's point 4, one sentence at a time."""
+    by_source = {r["src"]: r for r in rows_b}
+    pairs = [(a, by_source[a["src"]]) for a in rows_a if a.get("src_words", 0) >= min_words and a["src"] in by_source]
+    pairs.sort(key=lambda ab: ab[1]["chrf"] - ab[0]["chrf"])
+    return [{"src": a["src"], "ref": a["ref"], "chrf_a": a["chrf"], "chrf_b": b["chrf"], "domain": a.get("domain", "")}
+            for a, b in pairs[:n]]  # fmt: skip

@@ -35,3 +35,24 @@ def write_json(path: str | Path, value: Any, indent: int | None = None) -> None:
     """Atomic, UTF-8, Korean kept readable (no \\uXXXX escapes)."""
     text = json.dumps(value, ensure_ascii=False, indent=indent)
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """One JSON object a line (metrics.jsonl, eval.jsonl); unreadable lines are skipped, because a kill or
+    a live run may cut the last one short. A missing file gives []."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def write_jsonl(path: str | Path, rows: list[dict]) -> None:
+    atomic_write_bytes(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))

@@ -41,7 +41,7 @@ class Timeline:
             return
         was_training = model.training
         model.eval()
-        results = decode_batches(model, self.src_ids, beam_size=1)
+        results = decode_batches(model, self.src_ids)
         model.train(was_training)
         outputs = []
         for result in results:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 import unicodedata
@@ -11,23 +12,55 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import attribution
 from .checkpoint import CARD_FILE, LoadedCheckpoint, load_checkpoint
 from .decoding import (
     BeamNode,
     Hypothesis,
+    Search,
     Step,
     StepSession,
-    check_limits,
+    check_max_len,
     decode_batches,
     max_output_length,
     pad_batch,
 )
+from .device import pick_device
+from .familiarity import Familiarity, FamiliarityCheck
+from .neighbours import Neighbour, NeighbourIndex
 from .tokenizer import EOS, EOS_ID, UNK_ID, Tokenizer
-from .train import pick_device
 
 MAX_INPUT_CHARS = 2_000  # longer text is cut before tokenising, with a warning
 MAX_INPUT_TOKENS = 150  # subword pieces the encoder reads at most (training saw up to 100)
 SCAN_CHARS = 200_000  # characters read at most while looking for text to translate
+
+
+class Notice(str):
+    """A warning in English (it is a str) that also carries a `code` and its `values`, so that an
+    interface can say it in another language."""
+
+    code: str
+    values: dict
+
+    def __new__(cls, code: str, text: str, **values) -> Notice:
+        notice = super().__new__(cls, text)
+        notice.code, notice.values = code, values
+        return notice
+
+    def __reduce__(self):  # pickled (the app caches translations) with its code and values
+        return _notice, (self.code, str(self), self.values)
+
+
+def _notice(code: str, text: str, values: dict) -> Notice:
+    return Notice(code, text, **values)
+
+
+class InputError(ValueError):
+    """Input that cannot be translated; `code` and `values` let an interface say why in its language."""
+
+    def __init__(self, code: str, text: str, **values):
+        super().__init__(text)
+        self.code, self.values = code, values
 
 
 @dataclass
@@ -51,9 +84,20 @@ class Translation:
     attention: np.ndarray | None  # α, (len(tgt_tokens), len(src_tokens)); rows sum to 1
     score: float
     nbest: list[Candidate]
-    tree: list[BeamNode] = field(default_factory=list)  # beam search only
+    tree: list[BeamNode] = field(default_factory=list)  # beam search only; each node's `piece` is filled
     warnings: list[str] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    search: Search = field(default_factory=Search)
+    familiarity: Familiarity | None = None  # None when the checkpoint has no calibrated check
+
+    def nbest_ends(self) -> list[int | None]:
+        """The tree node where each n-best hypothesis ends (None if it is not in the tree), by its pieces."""
+        paths: dict[int, tuple[str, ...]] = {}
+        ends: dict[tuple[str, ...], int] = {}
+        for node in self.tree:  # nodes come step by step: a parent before its children
+            paths[node.id] = (*paths.get(node.parent, ()), node.piece)
+            ends.setdefault(paths[node.id], node.id)
+        return [ends.get(tuple(c.tgt_tokens)) for c in self.nbest]
 
 
 def clean_input(text: str) -> tuple[str, list[str]]:
@@ -78,14 +122,19 @@ def clean_input(text: str) -> tuple[str, list[str]]:
     cleaned = unicodedata.normalize("NFC", " ".join("".join(kept).split()))
     if not cleaned:
         if read < len(text):
-            raise ValueError(f"input is empty: its first {read:,} characters are all blank or invisible")
-        raise ValueError("input is empty: type a sentence to translate")
+            raise InputError(
+                "empty_blank",
+                f"input is empty: its first {read:,} characters are all blank or invisible",
+                read=read,
+            )
+        raise InputError("empty", "input is empty: type a sentence to translate")
     cut = cleaned
     if len(cleaned) > MAX_INPUT_CHARS:
         cut = cleaned[:MAX_INPUT_CHARS].rsplit(" ", 1)[0] or cleaned[:MAX_INPUT_CHARS]
     warnings = []
     if len(cut) < len(cleaned) or read < len(text):
-        warnings.append(f"input was {len(text):,} characters; only the first {len(cut):,} were translated")
+        message = f"input was {len(text):,} characters; only the first {len(cut):,} were translated"
+        warnings.append(Notice("input_cut", message, total=len(text), kept=len(cut)))
     return cut, warnings
 
 
@@ -95,11 +144,50 @@ def unknown_warning(pieces: list[str], shown: int = 10) -> str:
     listed = ", ".join(repr(ch) for ch in chars[:shown]) + (", …" if len(chars) > shown else "")
     verb = "piece is" if len(pieces) == 1 else "pieces are"
     shows = "shows" if len(pieces) == 1 else "show"
-    return f"{len(pieces)} {verb} unknown to the model and {shows} as <unk>: {listed}"
+    text = f"{len(pieces)} {verb} unknown to the model and {shows} as <unk>: {listed}"
+    return Notice("unknown_pieces", text, n=len(pieces), chars=listed)
+
+
+def unfamiliar_warning(familiarity: Familiarity) -> Notice:
+    """Plain words for a sentence far from the training data: the translation is likely poor."""
+    why = []
+    if "unseen" in familiarity.reasons:
+        shown = ", ".join(familiarity.unseen_words[:6]) + (", …" if len(familiarity.unseen_words) > 6 else "")
+        why.append(f"{familiarity.unseen_share:.0%} of its words never occur in the training data ({shown})")
+    if "unsure" in familiarity.reasons:
+        why.append(f"the model is unsure of its output (mean log p {familiarity.confidence:.2f} per token)")
+    text = (
+        "this sentence is far from what the model learned: " + "; ".join(why) + ". Expect a poor translation."
+    )
+    return Notice(
+        "unfamiliar", text, share=f"{familiarity.unseen_share:.0%}", words=", ".join(familiarity.unseen_words[:6]),
+        confidence=f"{familiarity.confidence:.2f}", reasons=familiarity.reasons,
+    )  # fmt: skip
+
+
+@dataclass
+class Snapshot:
+    """A whole translation at one moment: its text, pieces and α."""
+
+    text: str
+    tgt_tokens: list[str]
+    attention: np.ndarray | None
+
+
+@dataclass
+class WhatIf:
+    """What forcing `forced_token` at step `step` (from 0) changed: both full translations."""
+
+    step: int
+    original_token: str
+    forced_token: str  # what the changed step wrote: the forced pieces (space-separated), or the model's pick
+    original: Snapshot
+    forced: Snapshot
 
 
 class TranslationSession:
-    """Step API for one sentence: `step(force=None)`, `rewind(i)`, `run()`; pieces or ids for force."""
+    """Step API for one sentence: `step(force=, attention=)`, `rewind(i)`, `run()`, and the moves a
+    stepper offers (`next`, `back`, `reset`, `force_at`); tokens to force are pieces, words or ids."""
 
     def __init__(
         self, translator: Translator, source: str, src_ids: list[int], warnings: list[str], memory, top_k: int
@@ -133,10 +221,11 @@ class TranslationSession:
     def pieces(self, ids: list[int]) -> list[str]:
         return self.translator.tgt_tokenizer.pieces(ids)
 
-    def token_id(self, token: int | str) -> int:
-        """A forced token given as an id, a piece ('▁파일'), or a word typed without the ▁."""
+    def token_ids(self, token: int | str) -> list[int]:
+        """The ids a forced token stands for: an id, a piece ('▁파일'), or a word typed without the ▁,
+        which may take several pieces (사랑해요 -> ▁사랑 해 요)."""
         if isinstance(token, (int, np.integer)):
-            return int(token)
+            return [int(token)]
         tok = self.translator.tgt_tokenizer
         token = token.strip()
         if not token:
@@ -146,21 +235,108 @@ class TranslationSession:
         for candidate in (token, "▁" + token.lstrip("▁"), token.lstrip("▁")):
             index = tok.piece_to_id(candidate)
             if index != tok.sp.unk_id() or candidate == "<unk>":
-                return index
+                return [index]
         ids = tok.encode(token)
         if not ids or UNK_ID in ids:  # forcing <unk> or a bare "▁" in its place would mislead
             raise ValueError(f"{token!r} is not in the target vocabulary")
-        return ids[0]  # its first piece: decoding goes on from there
+        return ids
 
-    def step(self, force: int | str | None = None) -> Step:
-        return self._session.step(None if force is None else self.token_id(force))
+    def token_id(self, token: int | str) -> int:
+        """One step's token; a word of several pieces is refused, naming them (use `force_at`)."""
+        ids = self.token_ids(token)
+        if len(ids) > 1:
+            pieces = " ".join(self.pieces(ids))
+            raise ValueError(f"{token!r} is {len(ids)} pieces ({pieces}); one step writes one piece")
+        return ids[0]
+
+    def check_weights(self, weights) -> np.ndarray:
+        """Edited attention: one non-negative number per source token, normalised to sum to 1."""
+        if not self.translator.has_attention:
+            raise ValueError("this model has no attention weights to edit (fixed context vector)")
+        try:
+            values = np.asarray(weights, dtype=np.float64).ravel()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"attention weights must be numbers ({exc})") from exc
+        if values.size != len(self.src_tokens):
+            raise ValueError(
+                f"attention needs {len(self.src_tokens)} weights, one per source token, not {values.size}"
+            )
+        if not np.isfinite(values).all():
+            raise ValueError("attention weights must be finite numbers (no NaN or infinity)")
+        if (values < 0).any():
+            raise ValueError("attention weights cannot be negative")
+        if values.sum() <= 0:
+            raise ValueError("attention weights are all zero: put weight on at least one source token")
+        return values / values.sum()
+
+    def step(self, force: int | str | None = None, attention=None) -> Step:
+        """One decoder step. `force` writes that token instead of the likeliest; `attention` (one weight per
+        source token) replaces α_i, so c_i = Σ_j α_ij h_j is built from it and decoding goes on from there."""
+        token = None if force is None else self.token_id(force)
+        weights = None if attention is None else self.check_weights(attention)
+        return self._session.step(token, weights)
 
     def rewind(self, index: int) -> None:
         self._session.rewind(index)
 
     def run(self, max_len: int | None = None) -> list[Step]:
-        check_limits(max_len=max_len)
-        return self._session.run(max_len or max_output_length(len(self.src_tokens)))
+        """Step greedily until </s> or `max_len` tokens (None: 2 × source + 10)."""
+        limit = check_max_len(max_len) or max_output_length(len(self.src_tokens))
+        return self._session.run(limit)
+
+    # the stepper's moves -------------------------------------------------------------------------
+    def next(self) -> Step | None:
+        return None if self.finished else self.step()
+
+    def back(self) -> None:
+        if self.steps:
+            self.rewind(len(self.steps) - 1)
+
+    def reset(self) -> None:
+        self.rewind(0)
+
+    def snapshot(self) -> Snapshot:
+        attention = self.attention
+        return Snapshot(self.text, list(self.tgt_tokens), None if attention is None else attention.copy())
+
+    def force_at(self, index: int, token: int | str, max_len: int | None = None) -> WhatIf:
+        """Decode greedily from step `index` (the original), then again with `token` forced there.
+
+        A word of several pieces is forced whole, one piece a step. Both full continuations come back as
+        snapshots; the session stands just after the forced pieces, so a stepper shows the forced step and
+        stepping on follows the forced path. The token is checked first: a bad one (ValueError) leaves the
+        session as it was.
+        """
+        return self.what_if(index, token=token, max_len=max_len)
+
+    def what_if(
+        self, index: int, *, token: int | str | None = None, attention=None, max_len: int | None = None
+    ) -> WhatIf:
+        """The original continuation from step `index`, and the one where that step writes `token` and/or
+        reads the edited `attention` (one weight per source token) instead of its own α. The session
+        stands after the changed step(s) and goes on along the changed path."""
+        ids = None if token is None else self.token_ids(token)
+        weights = None if attention is None else self.check_weights(attention)
+        check_max_len(max_len)
+        if ids is None and weights is None:
+            raise ValueError("a what-if needs a token to force or attention weights to use")
+        if not 0 <= index <= len(self.steps):
+            raise ValueError(f"can change steps 1..{len(self.steps) + 1}, not {index + 1}")
+        self.rewind(index)
+        self.run(max_len)
+        original = self.snapshot()
+        original_token = original.tgt_tokens[index] if index < len(original.tgt_tokens) else ""
+        self.rewind(index)
+        for k, token_id in enumerate(ids or [None]):
+            if self.finished:
+                break
+            self._session.step(token_id, weights if k == 0 else None)
+        changed_at = len(self.steps)
+        self.run(max_len)
+        changed = self.snapshot()
+        self.rewind(changed_at)  # back to just after the changed step(s): their states are kept, so this is exact
+        written = " ".join(self.pieces(ids)) if ids is not None else self.tgt_tokens[index]
+        return WhatIf(index, original_token, written, original, changed)
 
 
 class Translator:
@@ -173,6 +349,8 @@ class Translator:
         self.device = device
         card = loaded.folder / CARD_FILE
         self.card = card.read_text(encoding="utf-8", errors="replace") if card.is_file() else ""
+        self.familiarity = FamiliarityCheck.load(loaded.folder)
+        self._neighbours: NeighbourIndex | None = None
 
     @property
     def name(self) -> str:
@@ -187,9 +365,10 @@ class Translator:
         text, warnings = clean_input(text)
         ids, surfaces = self.src_tokenizer.encode_with_text(text)
         if len(ids) > MAX_INPUT_TOKENS - 1:
-            warnings.append(
+            message = (
                 f"input was {len(ids)} subword tokens; only the first {MAX_INPUT_TOKENS - 1} were translated"
             )
+            warnings.append(Notice("tokens_cut", message, total=len(ids), kept=MAX_INPUT_TOKENS - 1))
             ids, surfaces = ids[: MAX_INPUT_TOKENS - 1], surfaces[: MAX_INPUT_TOKENS - 1]
         unknown = [surface for i, surface in zip(ids, surfaces) if i == UNK_ID]
         if unknown:
@@ -206,34 +385,27 @@ class Translator:
             hyp.finished,
         )
 
-    def translate(
-        self, text: str, beam_size: int = 1, max_len: int | None = None, alpha: float = 1.0
-    ) -> Translation:
-        return self.translate_batch([text], beam_size, max_len, alpha=alpha, keep_tree=True)[0]
+    def translate(self, text: str, search: Search | None = None, **options) -> Translation:
+        """One sentence; `search`, or options such as beam_size=5 or max_len=40, say how to search."""
+        return self.translate_batch([text], Search.of(search, **options), keep_tree=True)[0]
 
     def translate_batch(
         self,
         texts: list[str],
-        beam_size: int = 1,
-        max_len: int | None = None,
+        search: Search | None = None,
+        *,
         batch_size: int = 64,
-        alpha: float = 1.0,
         keep_tree: bool = False,
         progress=None,
+        **options,
     ) -> list[Translation]:
         """Batched greedy or beam translation; every text is validated first (ValueError if bad)."""
-        check_limits(beam_size, max_len)
+        search = Search.of(search, **options)
         started = time.perf_counter()
         prepared = [self.encode_source(t) for t in texts]
+        sources = [ids for _, ids, _ in prepared]
         results = decode_batches(
-            self.model,
-            [ids for _, ids, _ in prepared],
-            beam_size,
-            max_len,
-            batch_size,
-            alpha,
-            keep_tree,
-            progress,
+            self.model, sources, search, batch_size=batch_size, keep_tree=keep_tree, progress=progress
         )
         elapsed = (time.perf_counter() - started) * 1000 / max(len(texts), 1)
         out = []
@@ -241,19 +413,29 @@ class Translator:
             nbest = [self._candidate(h) for h in result.nbest]
             best = nbest[0]
             if not best.finished:
-                warnings = warnings + ["the translation hit the length limit before </s>"]
+                warnings = warnings + [
+                    Notice("length_limit", "the translation hit the length limit before </s>")
+                ]
+            pieces = self.tgt_tokenizer.pieces([n.token for n in result.tree])
+            familiarity = None
+            if self.familiarity is not None:
+                familiarity = self.familiarity.assess(source, best.score)
+                if familiarity.unfamiliar:
+                    warnings = warnings + [unfamiliar_warning(familiarity)]
             out.append(
                 Translation(
-                    source,
-                    best.text,
-                    self.src_tokenizer.pieces(ids),
-                    best.tgt_tokens,
-                    best.attention,
-                    best.score,
-                    nbest,
-                    result.tree,
-                    warnings,
-                    elapsed,
+                    source=source,
+                    text=best.text,
+                    src_tokens=self.src_tokenizer.pieces(ids),
+                    tgt_tokens=best.tgt_tokens,
+                    attention=best.attention,
+                    score=best.score,
+                    nbest=nbest,
+                    tree=[dataclasses.replace(n, piece=p) for n, p in zip(result.tree, pieces)],
+                    warnings=warnings,
+                    elapsed_ms=elapsed,
+                    search=search,
+                    familiarity=familiarity,
                 )
             )
         return out
@@ -266,17 +448,57 @@ class Translator:
             memory = self.model.encode(src, lengths)
         return TranslationSession(self, source, ids, warnings, memory, top_k)
 
-    def summary(self) -> dict:
+    def replay(self, translation: Translation, candidate: Candidate | None = None) -> TranslationSession:
+        """A session stepped along a translation's own tokens (forced), e.g. a beam search result: each
+        step's e, α and c for exactly that output, without searching again."""
+        session = self.start(translation.source)
+        for piece in (candidate or translation).tgt_tokens:
+            session._session.step(self.tgt_tokenizer.piece_to_id(piece))
+        return session
+
+    def saliency(
+        self,
+        translation: Translation,
+        method: str = "integrated_gradients",
+        candidate: Candidate | None = None,
+    ) -> np.ndarray:
+        """Gradient attribution of each output token to each source token, (len(tgt_tokens), len(src_tokens)):
+        non-negative rows summing to 1, teacher-forced on the translation (or one of its n-best)."""
+        src_ids = [self.src_tokenizer.piece_to_id(p) for p in translation.src_tokens]
+        tgt_ids = [self.tgt_tokenizer.piece_to_id(p) for p in (candidate or translation).tgt_tokens]
+        return attribution.normalise(attribution.raw_attributions(self.model, src_ids, tgt_ids, method))
+
+    def neighbour_index(self, progress=None) -> NeighbourIndex:
+        """The shipped training pairs with one encoder vector each, built once and cached on disk."""
+        if self._neighbours is None:
+            index = NeighbourIndex(self.folder, self.model, self.src_tokenizer)
+            index.build(progress)
+            self._neighbours = index
+        return self._neighbours
+
+    def neighbours(self, text: str, k: int = 5) -> list[Neighbour]:
+        """The k training pairs nearest to `text` by the encoder's representation (cosine of mean h_j)."""
+        source, _, _ = self.encode_source(text)
+        return self.neighbour_index().nearest(source, k)
+
+    @property
+    def attention_kind(self):
+        """The model's attention module; its `label` and `formula` (LaTeX) say what it computes."""
+        return self.model.decoder.attention
+
+    def describe(self) -> dict:
+        """What the model is, for the sidebar and the Model card page."""
         cfg = self.model.cfg
         return {
             "name": self.name,
             "attention": cfg.attention,
+            "attention_label": self.attention_kind.label,
+            "formula": self.attention_kind.formula,
             "device": str(self.device),
             "embed_dim": cfg.embed_dim,
             "hidden_size": cfg.hidden_size,
             "vocab": f"{cfg.src_vocab_size} / {cfg.tgt_vocab_size}",
             "parameters": sum(p.numel() for p in self.model.parameters()),
-            "scores": self.config.get("test", {}),
         }
 
 
@@ -308,14 +530,20 @@ def _word(pieces: list[str], group: list[int]) -> str:
     return "".join(pieces[i] for i in group).replace("▁", " ").strip() or pieces[group[0]]
 
 
+def word_level(matrix: np.ndarray, src_tokens: list[str], tgt_tokens: list[str]) -> WordAttention:
+    """Subword weights -> word weights: source pieces summed within a word, target pieces averaged, so
+    rows that summed to 1 still do (α, or attribution)."""
+    src_groups, tgt_groups = group_words(src_tokens), group_words(tgt_tokens)
+    summed = np.stack([matrix[:, g].sum(axis=1) for g in src_groups], axis=1)
+    words = np.stack([summed[g].mean(axis=0) for g in tgt_groups], axis=0)
+    return WordAttention(
+        [_word(src_tokens, g) for g in src_groups], [_word(tgt_tokens, g) for g in tgt_groups], words
+    )
+
+
 def word_attention(result: Translation | Candidate, src_tokens: list[str] | None = None) -> WordAttention:
     """Subword α -> word α: source pieces summed within a word, target pieces averaged."""
     if result.attention is None:
         raise ValueError("this model has no attention (fixed context vector)")
     src_tokens = src_tokens if src_tokens is not None else result.src_tokens  # type: ignore[union-attr]
-    src_groups, tgt_groups = group_words(src_tokens), group_words(result.tgt_tokens)
-    summed = np.stack([result.attention[:, g].sum(axis=1) for g in src_groups], axis=1)
-    matrix = np.stack([summed[g].mean(axis=0) for g in tgt_groups], axis=0)
-    return WordAttention(
-        [_word(src_tokens, g) for g in src_groups], [_word(result.tgt_tokens, g) for g in tgt_groups], matrix
-    )
+    return word_level(result.attention, src_tokens, result.tgt_tokens)

@@ -35,6 +35,7 @@ OBJECTS = {
 }
 ADVERBS = {"": "", "now": "지금 ", "again": "다시 "}
 
+PROBES = ["the user opens the file .", "the macro prints the chart now ."]
 TINY_OVERRIDES = [
     "src_vocab=60",
     "tgt_vocab=60",
@@ -92,14 +93,23 @@ def train_tiny(corpus: Path, out: Path, name: str, *extra: str) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(toy_corpus, tmp_path_factory) -> Path:
-    """A tiny additive-attention model that has learned the toy grammar (about 10 s on 1 core)."""
-    return train_tiny(toy_corpus, tmp_path_factory.mktemp("runs"), "tiny-additive")
+    """A tiny additive-attention model that has learned the toy grammar (about 10 s on 1 core), with the
+    attention timeline of two probe sentences."""
+    return train_tiny(toy_corpus, tmp_path_factory.mktemp("runs"), "tiny-additive", f"probes={PROBES!r}")
 
 
 @pytest.fixture(scope="session")
 def tiny_fixed_checkpoint(toy_corpus, tmp_path_factory) -> Path:
     """The same tiny model with one fixed context vector and no attention."""
     return train_tiny(toy_corpus, tmp_path_factory.mktemp("runs"), "tiny-fixed", "model.attention=none")
+
+
+@pytest.fixture(scope="session")
+def tiny_dot_checkpoint(toy_corpus, tmp_path_factory) -> Path:
+    """The same tiny model with Luong dot attention: pages and cards must show its own equation."""
+    return train_tiny(
+        toy_corpus, tmp_path_factory.mktemp("runs"), "tiny-dot", "model.attention=dot", "max_steps=100"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -112,12 +122,13 @@ def tiny_translator(tiny_checkpoint):
 @pytest.fixture(scope="session")
 def checkpoints_dir(tiny_checkpoint, tiny_fixed_checkpoint, toy_corpus, tmp_path_factory) -> Path:
     """A checkpoints/ folder as the app sees it: both tiny models, evaluated on the toy test split."""
+    from seq2seq.decoding import Search
     from seq2seq.evaluate import evaluate_checkpoint
 
     root = tmp_path_factory.mktemp("checkpoints")
     for name, source in (("tiny-additive", tiny_checkpoint), ("tiny-fixed", tiny_fixed_checkpoint)):
         shutil.copytree(source, root / name)
         evaluate_checkpoint(
-            root / name, toy_corpus / "test.tsv", beam_size=2, device="cpu", show_progress=False
+            root / name, toy_corpus / "test.tsv", Search(beam_size=2), device="cpu", show_progress=False
         )
     return root

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from seq2seq import analysis, load_translator, word_attention
+from seq2seq import diagnostics, load_translator, word_attention
 from seq2seq.evaluate import read_eval
+from ui.text import html_text
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TOY = "the user opens the file now ."
@@ -30,12 +31,24 @@ def translator(checkpoints_dir):
 @pytest.fixture
 def app(checkpoints_dir, monkeypatch):
     monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(checkpoints_dir))
+    monkeypatch.setenv("SEQ2SEQ_STRICT_I18N", "1")  # a string missing from a catalogue fails the page
     return AppTest.from_file(APP, default_timeout=30)
 
 
-def open_page(at: AppTest, page: str | None, sentence: str = TOY, **state) -> AppTest:
+def by_prefix(widgets, prefix: str):
+    """A widget whose key starts with `prefix`: picks are keyed by what they pick from (sentence, model, beam)."""
+    found = [w for w in widgets if (w.key or "").startswith(prefix + "_")]
+    assert len(found) == 1, [w.key for w in widgets]
+    return found[0]
+
+
+def open_page(
+    at: AppTest, page: str | None, sentence: str = TOY, lang: str | None = None, **state
+) -> AppTest:
     """Seed the shared widgets (as if typed on an earlier page), then run the page."""
     at.session_state["_sentence"] = sentence
+    if lang is not None:
+        at.session_state["_lang"] = lang
     for key, value in state.items():
         at.session_state["_" + key] = value
     if page:
@@ -81,24 +94,25 @@ def assert_heatmap(spec: dict, attention, src_tokens, tgt_tokens) -> None:
 
 
 def test_home_translates_and_shows_the_heatmap(app, translator):
-    at = open_page(app, None, sentence="")
+    at = open_page(app, None, sentence="the macro prints the chart .")
     at.text_area(key="sentence").input(TOY)
     at.button(key="translate").click().run()
     assert not at.exception
     expected = translator.translate(TOY)
     heatmap = figures(at, "attention_heatmap")[0]
     assert_heatmap(heatmap, expected.attention, expected.src_tokens, expected.tgt_tokens)
-    assert any(analysis.html_text(expected.text) in m.value for m in at.markdown)
-    assert len(at.get("page_link")) >= 6
+    assert any(html_text(expected.text) in m.value for m in at.markdown)
+    assert len(at.get("page_link")) >= 7
     assert len(at.latex) >= 3  # the three equations, plus step 5's numbers
+    assert translator.attention_kind.formula in at.latex[0].value  # the model's own score function
     assert figures(at, "length_curve")  # step 4: both tiny models are evaluated
     # the example picker fills the sentence box
     at.selectbox(key="example").select_index(2).run()
-    assert at.text_area(key="sentence").value == at.selectbox(key="example").value
+    assert at.text_area(key="sentence").value == at.selectbox(key="example").value.split(" · ", 1)[1]
 
 
 def test_translate_beam_nbest_and_downloads(app, translator):
-    at = open_page(app, "pages/1_Translate.py", beam_size=3)
+    at = open_page(app, "pages/translate.py", beam_size=3)
     expected = translator.translate(TOY, beam_size=3)
     assert len(at.dataframe[0].value) == len(expected.nbest) > 1
     assert_heatmap(
@@ -107,7 +121,7 @@ def test_translate_beam_nbest_and_downloads(app, translator):
         expected.src_tokens,
         expected.nbest[0].tgt_tokens,
     )
-    at.radio(key="tr_pick").set_value(1).run()
+    by_prefix(at.radio, "tr_pick").set_value(1).run()
     assert not at.exception
     second = expected.nbest[1]
     assert_heatmap(
@@ -115,10 +129,14 @@ def test_translate_beam_nbest_and_downloads(app, translator):
     )
     assert any(m.label == "Model time" and m.value.endswith("ms") for m in at.metric)
     assert {b.key for b in at.get("download_button")} >= {"tr_csv", "tr_json"}
+    # a new sentence starts again on the best hypothesis, with a pick that means something
+    at.text_area(key="sentence").input("the macro prints the chart .")
+    at.button(key="translate").click().run()
+    assert by_prefix(at.radio, "tr_pick").value == 0 and at.subheader[1].value == "Translation"
 
 
 def test_translate_word_level(app, translator):
-    at = open_page(app, "pages/1_Translate.py")
+    at = open_page(app, "pages/translate.py")
     at.toggle(key="tr_words").set_value(True).run()
     assert not at.exception
     words = word_attention(translator.translate(TOY))
@@ -126,13 +144,13 @@ def test_translate_word_level(app, translator):
 
 
 def test_translate_fixed_context_says_why_there_is_no_heatmap(app):
-    at = open_page(app, "pages/1_Translate.py", checkpoint="tiny-fixed")
+    at = open_page(app, "pages/translate.py", checkpoint="tiny-fixed")
     assert not figures(at, "attention_heatmap")
     assert any("fixed-size context vector" in i.value for i in at.info)
 
 
 def test_step_through_next_back_force_run(app, translator):
-    at = open_page(app, "pages/2_Step_through.py")
+    at = open_page(app, "pages/step_through.py")
     for _ in range(3):
         at.button(key="st_next").click().run()
     session = at.session_state["st_session"]
@@ -186,11 +204,12 @@ def test_step_through_next_back_force_run(app, translator):
 
 
 def test_beam_search_tree_and_selection(app, translator):
-    at = open_page(app, "pages/3_Beam_search.py", beam_size=3)
+    at = open_page(app, "pages/beam_search.py", beam_size=3)
     expected = translator.translate(TOY, beam_size=3)
     tree = figures(at, "beam_tree")[0]
     assert len(tree["layout"]["meta"]["selected_path"]) == len(expected.nbest[0].tgt_tokens)
-    at.radio(key="bs_pick").set_value(1).run()
+    assert tree["layout"]["meta"]["show_pruned"] is False
+    by_prefix(at.radio, "bs_pick").set_value(1).run()
     assert not at.exception
     second = expected.nbest[1]
     assert len(figures(at, "beam_tree")[0]["layout"]["meta"]["selected_path"]) == len(second.tgt_tokens)
@@ -200,7 +219,7 @@ def test_beam_search_tree_and_selection(app, translator):
 
 
 def test_compare_attention_and_fixed(app, checkpoints_dir):
-    at = open_page(app, "pages/4_Compare.py")
+    at = open_page(app, "pages/compare.py")
     assert at.selectbox(key="cmp_a").value == "tiny-additive"
     assert at.selectbox(key="cmp_b").value == "tiny-fixed"
     assert len(figures(at, "attention_heatmap")) == 1  # only the attention model has one
@@ -213,7 +232,7 @@ def test_compare_attention_and_fixed(app, checkpoints_dir):
 
 
 def test_error_analysis_table_and_selection(app, checkpoints_dir):
-    at = open_page(app, "pages/5_Error_analysis.py")
+    at = open_page(app, "pages/error_analysis.py")
     table = at.dataframe(key="ea_table").value
     _, _, rows = read_eval(checkpoints_dir / "tiny-additive")
     assert len(table) == len(rows)
@@ -222,7 +241,7 @@ def test_error_analysis_table_and_selection(app, checkpoints_dir):
     assert not at.exception
     row = rows[int(table.iloc[0]["id"])]
     heatmap = figures(at, "attention_heatmap")[0]
-    assert heatmap["layout"]["meta"]["flagged_src"] == analysis.flagged_src(row)
+    assert heatmap["layout"]["meta"]["flagged_src"] == diagnostics.flagged_src(row)
     assert_heatmap(heatmap, row["attention"], row["src_tokens"], row["tgt_tokens"])
     assert figures(at, "coverage_bars")
     assert any(m.value.startswith("<div") for m in at.markdown)  # the ref-vs-hyp diff
@@ -231,7 +250,7 @@ def test_error_analysis_table_and_selection(app, checkpoints_dir):
 
 
 def test_error_analysis_upload_good_and_bad(app):
-    at = open_page(app, "pages/5_Error_analysis.py")
+    at = open_page(app, "pages/error_analysis.py")
     good = "the user opens the file .\t사용자가 파일을 엽니다.\nno tab on this line\nthe macro prints the chart .\t매크로가 차트를 인쇄합니다.\n"
     at.file_uploader(key="eu_file").set_value(("mine.tsv", good.encode(), "text/tab-separated-values")).run()
     assert not at.exception
@@ -245,7 +264,7 @@ def test_error_analysis_upload_good_and_bad(app):
 
 
 def test_model_card(app):
-    at = open_page(app, "pages/6_Model_card.py")
+    at = open_page(app, "pages/model_card.py")
     assert figures(at, "training_curves") and figures(at, "length_curve")
     assert_missing_shown_as_dash(at.dataframe[0])
     assert at.json and any(m.label == "chrF" for m in at.metric)
@@ -268,14 +287,111 @@ def test_no_checkpoint_shows_an_error(tmp_path, monkeypatch):
     assert not at.exception and at.error
 
 
-@pytest.mark.parametrize("page", [None, "pages/1_Translate.py", "pages/2_Step_through.py"])
+@pytest.mark.parametrize("page", [None, "pages/translate.py", "pages/step_through.py"])
 def test_html_injection_is_shown_as_text(app, page):
     at = open_page(app, page, sentence=INJECTION)
     assert not at.exception
-    if page == "pages/2_Step_through.py":
+    if page == "pages/step_through.py":
         at.button(key="st_run").click().run()
         assert not at.exception
     for element in [*at.markdown, *at.caption, *at.error, *at.warning, *at.info]:
         assert "<script" not in element.value and "<img" not in element.value, element.value
-    if page == "pages/1_Translate.py":
+    if page == "pages/translate.py":
         assert any(t.value == "normalised input: " + INJECTION for t in at.text)
+
+
+PAGES = [None, "pages/translate.py", "pages/step_through.py", "pages/beam_search.py", "pages/compare.py",
+         "pages/error_analysis.py", "pages/training.py", "pages/model_card.py"]  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_in_both_languages(app, page, lang):
+    """Strict catalogue lookups: a string missing from either language fails the page."""
+    at = open_page(app, page, lang=lang)
+    title = at.title[0].value
+    assert not re.search("[\uac00-\ud7a3]", title) if lang == "en" else re.search("[\uac00-\ud7a3]", title), (
+        title
+    )
+    if page == "pages/step_through.py":
+        at.button(key="st_run").click().run()
+        assert not at.exception and figures(at, "step_bars")
+
+
+def test_the_url_language_opens_the_app_in_korean_and_the_switch_changes_it(app):
+    app.query_params["lang"] = "ko"
+    at = open_page(app, None)
+    assert at.title[0].value.endswith("어텐션 탐색기") and at.button(key="translate").label == "번역"
+    at.segmented_control(key="lang_switch").set_value("en").run()
+    assert at.title[0].value.endswith("Attention Explorer") and at.query_params["lang"] in ("en", ["en"])
+
+
+def test_stepping_forces_a_word_of_several_pieces_and_says_what_was_forced(app, translator):
+    at = open_page(app, "pages/step_through.py")
+    at.button(key="st_next").click().run()
+    at.text_input(key="st_force_text").input("사용자가").run()
+    at.button(key="st_force").click().run()
+    assert not at.exception
+    whatif = at.session_state["st_whatif"]
+    session = at.session_state["st_session"]
+    pieces = session.pieces(session.token_ids("사용자가"))
+    assert len(pieces) > 1 and whatif.forced_token == " ".join(pieces)
+    assert whatif.forced.tgt_tokens[: len(pieces)] == pieces  # the whole word, not its first piece
+    assert any(" ".join(pieces) in m.value.replace("\\", "") for m in at.markdown)
+
+
+def test_moving_the_attention_redoes_the_step_and_shows_both_continuations(app, translator):
+    at = open_page(app, "pages/step_through.py")
+    at.button(key="st_next").click().run()
+    at.button(key="st_next").click().run()
+    at.pills(key="st_edit_token").set_value(0).run()
+    at.button(key="st_edit_go").click().run()
+    assert not at.exception
+    session = at.session_state["st_session"]
+    step = session.steps[-1]
+    assert step.edited and step.weights[0] == pytest.approx(1.0)
+    whatif = at.session_state["st_whatif"]
+    assert whatif.original.text == translator.translate(TOY).text
+    assert len(figures(at, "attention_heatmap")) == 3
+
+
+def test_a_dot_attention_checkpoint_shows_its_own_equation(
+    checkpoints_dir, tiny_dot_checkpoint, tmp_path, monkeypatch
+):
+    import shutil
+
+    from seq2seq.model import AdditiveAttention, DotAttention
+
+    root = tmp_path / "checkpoints"
+    shutil.copytree(checkpoints_dir, root)
+    shutil.copytree(tiny_dot_checkpoint, root / "tiny-dot")
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(root))
+    at = AppTest.from_file(APP, default_timeout=30)
+    home = open_page(AppTest.from_file(APP, default_timeout=30), None, checkpoint="tiny-dot")
+    assert any(DotAttention.formula in latex.value for latex in home.latex)
+    at = open_page(at, "pages/step_through.py", checkpoint="tiny-dot")
+    at.button(key="st_next").click().run()
+    formulas = [latex.value for latex in at.latex]
+    assert any(DotAttention.formula in f for f in formulas)  # the step's energies under its own score
+    assert not any(AdditiveAttention.formula in f for f in formulas)
+
+
+def test_the_training_page_replays_the_timeline(app, checkpoints_dir):
+    at = open_page(app, "pages/training.py")
+    fig = figures(at, "timeline")[0]
+    assert len(fig["frames"]) == len(
+        json.loads((checkpoints_dir / "tiny-additive" / "timeline.json").read_text())["snapshots"]
+    )
+    fixed = open_page(app, "pages/training.py", checkpoint="tiny-fixed")
+    assert not figures(fixed, "timeline") and fixed.info  # no timeline: said plainly, the curves instead
+
+
+def test_attention_beside_attribution_on_translate(app, translator):
+    at = open_page(app, "pages/translate.py")
+    at.toggle(key="tr_saliency").set_value(True).run()
+    assert not at.exception
+    maps = figures(at, "attention_heatmap")
+    assert len(maps) == 2
+    scores = array(maps[1]["data"][0]["z"])
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0, atol=1e-5)
+    assert any(m.label == "Same top source token" for m in at.metric)

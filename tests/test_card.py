@@ -35,7 +35,7 @@ def test_export_writes_a_complete_documented_checkpoint(tiny_checkpoint, toy_cor
         "tgt.model",
         "metrics.jsonl",
         "test.tsv",
-        "TEST_ATTRIBUTION.md",
+        "ATTRIBUTION.md",
         "eval.jsonl",
         "eval_buckets.json",
         "eval_summary.json",
@@ -47,7 +47,7 @@ def test_export_writes_a_complete_documented_checkpoint(tiny_checkpoint, toy_cor
     assert f"chrF **{summary['chrf']:.2f}**" in card  # the card quotes the measured score
     assert "Bahdanau (additive) attention" in card and "Hardware:" in card and "| 6-10 | 30 |" in card
     assert "## Training conditions\n\nTrained beside another run on a shared 2-core CPU." in card
-    assert "MPL" in (dest / "TEST_ATTRIBUTION.md").read_text(encoding="utf-8")
+    assert "MPL" in (dest / "ATTRIBUTION.md").read_text(encoding="utf-8")
     original = load_translator(tiny_checkpoint).translate("the user opens the file .")
     assert load_translator(dest).translate("the user opens the file .").text == original.text
 
@@ -58,5 +58,18 @@ def test_export_with_a_missing_notes_file_stops_before_touching_dest(
     dest = tmp_path / "shipped"
     args = ["export", str(tiny_checkpoint), str(dest), "--test", str(toy_corpus / "test.tsv")]
     assert main([*args, "--notes", str(tmp_path / "missing.md")]) == 2
-    assert "missing.md: no such notes file" in capsys.readouterr().err
+    assert "missing.md: no such file" in capsys.readouterr().err
     assert not dest.exists()
+
+
+def test_a_dot_model_card_shows_its_own_equation(tiny_dot_checkpoint, tmp_path):
+    import shutil
+
+    from seq2seq.card import write_card
+    from seq2seq.model import AdditiveAttention, DotAttention
+
+    folder = tmp_path / "tiny-dot"
+    shutil.copytree(tiny_dot_checkpoint, folder)
+    card = write_card(folder)
+    assert card.startswith("# tiny-dot: English → Korean, Luong dot attention")
+    assert f"${DotAttention.formula}$" in card and AdditiveAttention.formula not in card

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from seq2seq.decoding import (
+    Search,
     StepSession,
     beam_search,
     decode_batches,
@@ -184,9 +185,10 @@ def test_greedy_that_runs_out_of_length_is_unfinished(model, sources):
 def test_decode_batches_returns_input_order_across_length_sorted_chunks(model, sources):
     mixed = [sources[1], sources[0], sources[4], sources[2], sources[3]]
     for beam in (1, 2):
-        results = decode_batches(model, mixed, beam_size=beam, max_len=MAX_LEN, batch_size=2)
+        search = Search(beam_size=beam, max_len=MAX_LEN)
+        results = decode_batches(model, mixed, search, batch_size=2)
         for source, result in zip(mixed, results):
-            alone = decode_batches(model, [source], beam_size=beam, max_len=MAX_LEN)[0]
+            alone = decode_batches(model, [source], search)[0]
             assert_same_hypothesis(alone.nbest[0], result.nbest[0])
 
 

@@ -8,14 +8,9 @@ import numpy as np
 import pytest
 
 from seq2seq.cli import main
-from seq2seq.evaluate import (
-    BUCKETS_FILE,
-    EVAL_FILE,
-    SUMMARY_FILE,
-    attention_diagnostics,
-    length_bucket,
-    read_eval,
-)
+from seq2seq.diagnostics import attention_diagnostics, length_bucket
+from seq2seq.evaluate import BUCKETS_FILE, EVAL_FILE, SUMMARY_FILE, buckets_table, read_eval
+from seq2seq.jsonfiles import read_json
 
 
 @pytest.mark.parametrize(
@@ -116,3 +111,17 @@ def test_evaluate_fixed_context_model_has_no_attention(tiny_fixed_checkpoint, to
     _, buckets, rows = read_eval(tmp_path)
     assert len(rows) == 5 and all(r["attention"] is None for r in rows)
     assert "coverage" not in rows[0]
+
+
+def test_buckets_table_and_readers(tmp_path):
+    table = buckets_table(
+        {
+            "a": [{"bucket": "1-5", "n": 3, "chrf": 50.0, "bleu": 20.0}],
+            "b": [{"bucket": "1-5", "n": 3, "chrf": 40.0, "bleu": None}],
+        }
+    )
+    assert list(table.columns) == ["source words", "n", "a chrF", "a BLEU", "b chrF", "b BLEU"]
+    assert read_json(tmp_path / "missing.json") is None
+    (tmp_path / "bad.json").write_text("{nope")
+    with pytest.raises(ValueError, match="bad.json"):
+        read_json(tmp_path / "bad.json")

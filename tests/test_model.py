@@ -45,7 +45,7 @@ def encode(model: Seq2Seq, sources: list[list[int]] = SOURCES) -> Memory:
 
 def random_query(memory: Memory, seed: int = 1) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
-    batch, size = memory.summary.shape
+    batch, size = memory.fixed_context.shape
     return torch.randn(batch, size, generator=generator)  # s_{i-1} (B, 2H)
 
 
@@ -126,7 +126,7 @@ def test_keys_are_projected_once_per_sentence_and_score_reads_them(kind):
         # the score reads memory.keys, not the annotations: other keys give other energies
         query = random_query(memory)
         other_keys = torch.randn_like(memory.keys)
-        swapped = Memory(memory.annotations, other_keys, memory.mask, memory.summary)
+        swapped = Memory(memory.annotations, other_keys, memory.mask, memory.fixed_context)
         energies, _, _ = attention(query, swapped)
         expected = attention.score(query, other_keys)
     real = memory.mask
@@ -138,7 +138,7 @@ def test_dot_attention_keys_are_the_annotations():
     assert torch.equal(memory.keys, memory.annotations)
 
 
-def test_fixed_context_has_no_weights_and_the_same_summary_at_every_step():
+def test_fixed_context_has_no_weights_and_the_same_vector_at_every_step():
     model = tiny_model("none")
     assert isinstance(model.decoder.attention, FixedContext)
     assert not model.has_attention
@@ -149,19 +149,19 @@ def test_fixed_context_has_no_weights_and_the_same_summary_at_every_step():
         for token in (BOS_ID, 7, 11, 4):
             out = model.decoder.step(prev, state, feed, memory)
             assert out.weights is None and out.energies is None
-            assert torch.equal(out.context, memory.summary)
+            assert torch.equal(out.context, memory.fixed_context)
             state, feed, prev = out.state, out.feed, torch.full_like(prev, token)
     assert memory.keys.size(-1) == 0  # nothing precomputed
 
 
-def test_fixed_context_summary_is_final_forward_and_backward_states():
+def test_fixed_context_is_final_forward_and_backward_states():
     model = tiny_model("none")
     memory = encode(model)
     H = model.cfg.hidden_size
     for b, length in enumerate(memory.mask.sum(1).tolist()):
         h = memory.annotations[b]
-        assert torch.allclose(memory.summary[b, :H], h[length - 1, :H], atol=1e-6)  # h→ at the end
-        assert torch.allclose(memory.summary[b, H:], h[0, H:], atol=1e-6)  # h← at the start
+        assert torch.allclose(memory.fixed_context[b, :H], h[length - 1, :H], atol=1e-6)  # h→ at the end
+        assert torch.allclose(memory.fixed_context[b, H:], h[0, H:], atol=1e-6)  # h← at the start
 
 
 def test_unknown_attention_type_is_rejected():
@@ -189,7 +189,7 @@ def test_batched_encode_and_steps_equal_one_by_one(kind, rnn):
         n = len(source)
         assert torch.allclose(batch.annotations[b, :n], single.annotations[0], atol=1e-6)
         assert torch.all(batch.annotations[b, n:] == 0)
-        assert torch.allclose(batch.summary[b], single.summary[0], atol=1e-6)
+        assert torch.allclose(batch.fixed_context[b], single.fixed_context[0], atol=1e-6)
         state, feed = model.decoder.start(single)
         prev = torch.tensor([BOS_ID])
         with torch.no_grad():

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from seq2seq import analysis, load_translator
+from seq2seq import diagnostics, load_translator
 from seq2seq.checkpoint import (
     CONFIG_FILE,
     MODEL_FILE,
@@ -44,8 +44,9 @@ from seq2seq.config import load_train_config
 from seq2seq.data import CorpusError, Pair, parse_pairs_tsv, read_pairs_tsv
 from seq2seq.decoding import max_output_length
 from seq2seq.model import Seq2Seq
+from seq2seq.snapshots import METRICS_FILE
 from seq2seq.tokenizer import EOS
-from seq2seq.train import METRICS_FILE, STATE_FILE, TrainingError, train
+from seq2seq.train import STATE_FILE, TrainingError, train
 from seq2seq.translator import MAX_INPUT_CHARS, MAX_INPUT_TOKENS, SCAN_CHARS, clean_input
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -281,7 +282,7 @@ def test_bad_max_len_is_a_clear_error(tiny_translator, max_len):
     with pytest.raises(ValueError, match="max_len must be a whole number"):
         session.run(max_len)
     with pytest.raises(ValueError, match="max_len must be a whole number"):
-        analysis.force_at(session, 0, "▁파일을", max_len)
+        session.force_at(0, "▁파일을", max_len)
     assert len(session.steps) == 1  # a refused what-if leaves the session as it was
 
 
@@ -357,7 +358,7 @@ def test_parse_pairs_tsv_of_a_non_text_is_a_corpus_error(bad):
     max_lines=st.integers(1, 30),
 )
 def test_read_upload_gives_pairs_or_a_clear_error(data, max_bytes, max_lines):
-    outcome = attempt(lambda: analysis.read_upload(data, max_bytes=max_bytes, max_lines=max_lines))
+    outcome = attempt(lambda: diagnostics.read_upload(data, max_bytes=max_bytes, max_lines=max_lines))
     if isinstance(outcome, ValueError):
         assert isinstance(outcome, CorpusError)
         if len(data) > max_bytes:
@@ -369,37 +370,41 @@ def test_read_upload_gives_pairs_or_a_clear_error(data, max_bytes, max_lines):
 
 
 def test_read_upload_over_the_size_cap_is_refused_before_parsing():
-    data = b"a\tb\n" * (analysis.MAX_UPLOAD_BYTES // 4 + 1)
+    data = b"a\tb\n" * (diagnostics.MAX_UPLOAD_BYTES // 4 + 1)
     refused(
-        lambda: analysis.read_upload(data), f"the limit is {analysis.MAX_UPLOAD_BYTES:,} bytes", CorpusError
+        lambda: diagnostics.read_upload(data),
+        f"the limit is {diagnostics.MAX_UPLOAD_BYTES:,} bytes",
+        CorpusError,
     )
 
 
 def test_read_upload_over_the_line_cap_reads_the_first_lines():
-    lines = analysis.MAX_UPLOAD_LINES + 1_000
-    pairs, problems = attempt(lambda: analysis.read_upload(b"a\tb\n" * lines))
-    assert len(pairs) == analysis.MAX_UPLOAD_LINES
-    assert problems == [f"only the first {analysis.MAX_UPLOAD_LINES:,} of {lines:,} lines were read"]
+    lines = diagnostics.MAX_UPLOAD_LINES + 1_000
+    pairs, problems = attempt(lambda: diagnostics.read_upload(b"a\tb\n" * lines))
+    assert len(pairs) == diagnostics.MAX_UPLOAD_LINES
+    assert problems == [f"only the first {diagnostics.MAX_UPLOAD_LINES:,} of {lines:,} lines were read"]
 
 
 def test_read_upload_of_only_blank_lines_over_the_cap():
     refused(
-        lambda: analysis.read_upload(b"\n" * 300_000),
+        lambda: diagnostics.read_upload(b"\n" * 300_000),
         "no usable line.*the file is empty.*only the first 2,000 of",
         CorpusError,
     )
 
 
 def test_read_upload_of_one_huge_line():
-    refused(lambda: analysis.read_upload(b"x" * analysis.MAX_UPLOAD_BYTES), "line 1: no tab", CorpusError)
+    refused(
+        lambda: diagnostics.read_upload(b"x" * diagnostics.MAX_UPLOAD_BYTES), "line 1: no tab", CorpusError
+    )
 
 
 def test_upload_of_one_huge_pair_is_translated_cut_with_a_warning(tiny_translator):
     """The whole upload path: a 1.5 MB source reaches the translator, which cuts it and says so."""
     data = (TOY + " ") * 50_000 + "\t사용자가 파일을 엽니다.\n"
-    pairs, problems = attempt(lambda: analysis.read_upload(data.encode()))
+    pairs, problems = attempt(lambda: diagnostics.read_upload(data.encode()))
     assert len(pairs) == 1 and not problems
-    rows = attempt(lambda: analysis.analyse_pairs(tiny_translator, pairs))
+    rows = attempt(lambda: diagnostics.analyse_pairs(tiny_translator, pairs))
     assert len(rows) == 1 and rows[0]["hyp"]
     result = tiny_translator.translate(pairs[0].source)
     assert any("only the first" in w for w in result.warnings)

@@ -17,18 +17,13 @@ import torch
 from conftest import TINY_OVERRIDES
 
 from seq2seq import load_translator
+from seq2seq.batching import Example, make_batches
 from seq2seq.card import write_card
 from seq2seq.config import load_train_config
-from seq2seq.train import (
-    SNAPSHOTS_DIR,
-    STATE_FILE,
-    TrainingError,
-    _trim_snapshots,
-    average_snapshots,
-    make_batches,
-    read_metrics,
-    train,
-)
+from seq2seq.jsonfiles import read_jsonl as read_metrics
+from seq2seq.snapshots import SNAPSHOTS_DIR, average_snapshots
+from seq2seq.snapshots import trim_snapshots as _trim_snapshots
+from seq2seq.train import STATE_FILE, TrainingError, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,7 +58,6 @@ def test_training_overfits_the_toy_corpus(tiny_checkpoint):
 
 
 def test_batches_are_length_bucketed_and_cover_every_example():
-    from seq2seq.train import Example
 
     examples = [Example([5] * n, [6] * (n % 7 + 1)) for n in range(1, 200)]
     batches = make_batches(examples, batch_tokens=300, seed=3)

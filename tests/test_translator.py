@@ -180,7 +180,20 @@ def test_forcing_accepts_word_without_the_word_marker(tiny_translator):
     assert session.token_id("파") == tok.piece_to_id("파")
     assert session.token_id(7) == 7
     assert session.token_id("▁") == tok.piece_to_id("▁")
-    assert session.token_id("파일") == tok.encode("파일")[0]  # not a piece: its first piece
+    assert session.token_ids("파일") == tok.encode("파일")  # not a piece: all of its pieces
+    with pytest.raises(ValueError, match=r"'파일' is \d pieces \(.*파.*\); one step writes one piece"):
+        session.token_id("파일")  # one step cannot write a word of several pieces, and says so
+
+
+def test_force_at_writes_every_piece_of_a_word_and_says_which(tiny_translator):
+    session = tiny_translator.start("the user opens the file .")
+    session.run()
+    ids = session.token_ids("사용자가")
+    assert len(ids) > 1
+    whatif = session.force_at(1, "사용자가")
+    assert whatif.forced_token == " ".join(session.pieces(ids))
+    assert whatif.forced.tgt_tokens[1 : 1 + len(ids)] == session.pieces(ids)
+    assert len(session.steps) == 1 + len(ids)  # the stepper stands just after the forced pieces
 
 
 @pytest.mark.parametrize("word", ["", "  ", "zzz", "😀"])
@@ -257,7 +270,118 @@ def test_fixed_context_checkpoint_translates_without_attention(fixed_translator)
     )
 
 
-def test_summary_describes_the_model(tiny_translator):
-    summary = tiny_translator.summary()
+def test_describe_says_what_the_model_is(tiny_translator):
+    summary = tiny_translator.describe()
     assert summary["attention"] == "additive" and summary["device"] == "cpu"
     assert summary["parameters"] == sum(p.numel() for p in tiny_translator.model.parameters())
+
+
+# --------------------------------------------------------------------------- edited attention
+def test_stepping_with_the_models_own_weights_is_the_normal_step(tiny_translator):
+    plain, edited = (tiny_translator.start("the user opens the file .") for _ in range(2))
+    for _ in range(4):
+        own = plain.step()
+        step = edited.step(attention=own.weights)
+        assert step.token == own.token and step.edited and not own.edited
+        np.testing.assert_allclose(step.weights, own.weights, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(step.context, own.context, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(step.top_probs, own.top_probs, rtol=1e-5, atol=1e-6)
+
+
+def test_one_hot_attention_makes_the_context_that_annotation(tiny_translator):
+    session = tiny_translator.start("the user opens the file .")
+    annotations = session._session.memory.annotations[0].numpy()  # h_j  (Tx, 2H)
+    for j in (0, 3, len(session.src_tokens) - 1):
+        one_hot = np.zeros(len(session.src_tokens))
+        one_hot[j] = 5.0  # any positive scale: it is normalised to sum to 1
+        step = session.step(attention=one_hot)
+        np.testing.assert_allclose(step.weights, one_hot / 5.0)
+        np.testing.assert_allclose(step.context, annotations[j], rtol=1e-5, atol=1e-6)  # c_i = h_j
+        session.rewind(0)
+
+
+def test_an_edit_changes_what_follows_and_the_session_still_rewinds_and_forces(tiny_translator):
+    session = tiny_translator.start("the user opens the file .")
+    session.run()
+    original = list(session.tgt_tokens)
+    session.rewind(2)
+    weights = np.zeros(len(session.src_tokens))
+    weights[1] = 1.0  # look only at the second source piece
+    step = session.step(attention=weights, force=session.token_id(original[2]))
+    assert step.edited and session.tgt_tokens[2] == original[2]
+    session.run()
+    session.rewind(1)
+    assert session.tgt_tokens == original[:1]
+    session.step(force=original[1])
+    session.run()
+    assert session.tgt_tokens == original  # after an edit, rewinding and forcing give the plain path back
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda n: [1.0, 2.0], r"needs \d+ weights, one per source token, not 2"),
+        (lambda n: [1.0] * (n - 1) + [-1.0], "negative"),
+        (lambda n: [float("nan")] + [1.0] * (n - 1), "finite"),
+        (lambda n: [0.0] * n, "all zero"),
+        (lambda n: ["a"] * n, "numbers"),
+    ],
+)
+def test_bad_attention_weights_take_no_step(tiny_translator, make, message):
+    session = tiny_translator.start("the user opens the file .")
+    with pytest.raises(ValueError, match=message):
+        session.step(attention=make(len(session.src_tokens)))
+    assert session.steps == []
+
+
+def test_a_fixed_context_model_has_no_attention_to_edit(fixed_translator):
+    session = fixed_translator.start("the user opens the file .")
+    with pytest.raises(ValueError, match="no attention weights to edit"):
+        session.step(attention=[1.0] * len(session.src_tokens))
+
+
+TOY = "the user opens the file now ."
+
+
+def test_nbest_nodes_end_on_each_hypothesis(tiny_translator):
+    from seq2seq.viz import path_to
+
+    result = tiny_translator.translate(TOY, beam_size=3)
+    pieces = [n.piece for n in result.tree]
+    assert pieces == tiny_translator.tgt_tokenizer.pieces([n.token for n in result.tree])
+    ends = result.nbest_ends()
+    assert len(ends) == len(result.nbest) and all(e is not None for e in ends)
+    for end, candidate in zip(ends, result.nbest):
+        assert [pieces[i] for i in path_to(result.tree, end)] == candidate.tgt_tokens
+
+
+def test_force_at_changes_the_continuation(tiny_translator):
+    greedy = tiny_translator.translate(TOY)
+    session = tiny_translator.start(TOY)
+    session.step()
+    session.step()
+    alternative = session.pieces([session.steps[1].top_ids[1]])[0]
+    whatif = session.force_at(1, alternative)
+    assert whatif.original.text == greedy.text
+    assert whatif.forced.tgt_tokens[1] == alternative != whatif.original.tgt_tokens[1]
+    # the session stands on the forced step; stepping on follows the forced continuation
+    assert len(session.steps) == 2 and session.steps[1].forced
+    assert session.tgt_tokens == whatif.forced.tgt_tokens[:2]
+    session.run()
+    assert whatif.forced.text == session.text and session.finished
+    assert whatif.forced.attention.shape == (len(whatif.forced.tgt_tokens), len(session.src_tokens))
+    before = list(session.tgt_tokens)
+    with pytest.raises(ValueError):
+        session.force_at(1, "   ")
+    assert session.tgt_tokens == before  # a bad token leaves the session alone
+
+
+def test_warnings_carry_a_code_and_survive_pickling(tiny_translator):
+    import pickle
+
+    result = tiny_translator.translate("the user opens the file ☃ .", max_len=2)
+    codes = [getattr(w, "code", None) for w in result.warnings]
+    assert "unknown_pieces" in codes and "length_limit" in codes
+    back = pickle.loads(pickle.dumps(result))
+    assert back.warnings == result.warnings and [w.code for w in back.warnings] == codes
+    assert back.warnings[codes.index("unknown_pieces")].values["n"] >= 1

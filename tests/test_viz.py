@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import pytest
 
 from seq2seq import viz
+from seq2seq.diagnostics import DROPPED_BELOW, REPEATED_ABOVE
 
 SRC = ["▁open", "▁the", "▁file", "▁the", "</s>"]  # "▁the" twice: must stay two columns
 TGT = ["파일", "을", "▁열", "<unk>"]
@@ -37,18 +38,18 @@ class Node:
     token: int
     logprob: float
     finished: bool
+    piece: str
 
 
 # root -> 0 "파일" -> 2 "을" -> 4 "</s>"   (n-best)
 #      -> 1 "문서" -> 3 "를"               (pruned)
 TREE = [
-    Node(0, -1, 0, 10, -0.2, False),
-    Node(1, -1, 0, 11, -1.5, False),
-    Node(2, 0, 1, 12, -0.4, False),
-    Node(3, 1, 1, 13, -2.0, False),
-    Node(4, 2, 2, 2, -0.6, True),
+    Node(0, -1, 0, 10, -0.2, False, "파일"),
+    Node(1, -1, 0, 11, -1.5, False, "문서"),
+    Node(2, 0, 1, 12, -0.4, False, "을"),
+    Node(3, 1, 1, 13, -2.0, False, "를"),
+    Node(4, 2, 2, 2, -0.6, True, "</s>"),
 ]
-PIECES = ["파일", "문서", "을", "를", "</s>"]
 
 
 def test_heatmap_values_axes_and_hover():
@@ -138,7 +139,7 @@ def test_path_to():
 
 def test_beam_tree_fades_pruned_and_marks_selected():
     best = viz.path_to(TREE, 4)
-    fig = viz.beam_tree(TREE, PIECES, selected_path=best, nbest_paths=[best])
+    fig = viz.beam_tree(TREE, selected_path=best, nbest_paths=[best], show_pruned=True)
     nodes = next(t for t in fig.data if t.name == "nodes")
     opacity = list(nodes.marker.opacity)
     assert [opacity[i] for i in best] == [1.0] * 3
@@ -147,15 +148,32 @@ def test_beam_tree_fades_pruned_and_marks_selected():
     assert widths[4] > widths[1]
     symbols = list(nodes.marker.symbol)
     assert symbols[4] != symbols[0]  # finished gets its own symbol
-    assert list(nodes.text)[4] == "&lt;/s&gt;"
+    assert list(nodes.text)[4] == "&lt;/s&gt;" and list(nodes.text)[1] == ""  # pruned: hover only
     assert list(nodes.x) == [0, 0, 1, 1, 2]
     assert "log p" in nodes.hovertemplate
     assert "<s>" not in fig.to_json()
 
-    unfaded = next(t for t in viz.beam_tree(TREE, PIECES).data if t.name == "nodes")
+    unfaded = next(t for t in viz.beam_tree(TREE).data if t.name == "nodes")
     assert set(unfaded.marker.opacity) == {1.0}  # no n-best given: nothing is called pruned
-    with pytest.raises(ValueError):
-        viz.beam_tree(TREE, PIECES[:2])
+
+
+def test_beam_tree_shows_the_nbest_paths_alone_by_default():
+    first, second = viz.path_to(TREE, 4), viz.path_to(TREE, 3)
+    fig = viz.beam_tree(TREE, selected_path=second, nbest_paths=[first, second])
+    nodes = next(t for t in fig.data if t.name == "nodes")
+    assert len(nodes.x) == 5 and fig.layout.meta["show_pruned"] is False
+    rows = dict(zip([n.id for n in TREE], nodes.y))
+    assert rows[0] == rows[2] == rows[4] == 0 and rows[1] == rows[3] == 1  # one row per hypothesis
+    only_best = viz.beam_tree(TREE, nbest_paths=[first])
+    assert len(next(t for t in only_best.data if t.name == "nodes").x) == 3  # pruned branches hidden
+    assert fig.layout.yaxis.range[1] < 0 < fig.layout.yaxis.range[0]  # room above the top row's labels
+    long = [Node(0, -1, 0, 1, -0.1, False, "▁Verlängerungskabel"), Node(1, 0, 1, 2, -0.2, True, "▁")]
+    text = list(next(t for t in viz.beam_tree(long, nbest_paths=[[0, 1]]).data if t.name == "nodes").text)
+    assert text[0].endswith("…") and len(text[0]) <= 8 and text[1] == "▁"
+    hover = list(
+        next(t for t in viz.beam_tree(long, nbest_paths=[[0, 1]]).data if t.name == "nodes").customdata
+    )
+    assert hover[1][0] == "▁ (word boundary)"  # hover names the bare piece
 
 
 def test_length_curve_skips_none_and_keeps_order():
@@ -215,7 +233,7 @@ def test_training_curves():
 
 
 def test_coverage_bars_flags_outside_thresholds():
-    fig = viz.coverage_bars([0.1, 1.0, 2.5, 1.0, 0.9], SRC)
+    fig = viz.coverage_bars([0.1, 1.0, 2.5, 1.0, 0.9], SRC, low=DROPPED_BELOW, high=REPEATED_ABOVE)
     colours = list(fig.data[0].marker.color)
     assert colours[0] == colours[2] != colours[1]
     assert fig.layout.meta["flagged_src"] == [0, 2]

@@ -51,8 +51,18 @@ PAGES = {  # sidebar label -> (a word of its h1 title, plotly charts expected fo
     "Beam search": ("Beam search", 2),
     "Compare": ("Attention vs fixed context", 2),
     "Error analysis": ("Error analysis", 0),
+    "Training": ("Training", 1),
     "Model card": ("Model card", 2),
 }
+# Buttons and labels whose text the browser had to cut (an ellipsis or hidden overflow): none may be
+CUT_OFF = """() => {
+  const cut = e => { const s = getComputedStyle(e);
+    return e.scrollWidth > e.clientWidth + 1 && (s.textOverflow === 'ellipsis' || ['hidden', 'clip'].includes(s.overflowX)); };
+  return [...document.querySelectorAll('[data-testid="stAppViewContainer"] *')]
+    .filter(e => e.offsetParent !== null && e.children.length === 0 && e.innerText && e.innerText.trim())
+    .filter(e => e.getBoundingClientRect().width > 2)
+    .filter(e => [e, e.parentElement, e.parentElement?.parentElement].some(x => x && cut(x)))
+    .map(e => e.innerText.trim().slice(0, 60)); }"""
 
 
 # --------------------------------------------------------------------------- server and browser
@@ -155,8 +165,8 @@ def new_context(browser):
     """A factory of fresh browser contexts (separate cookies and Streamlit sessions), all closed afterwards."""
     contexts = []
 
-    def make():
-        context = browser.new_context(viewport=VIEWPORT, locale="en-US", device_scale_factor=1)
+    def make(viewport: dict | None = None):
+        context = browser.new_context(viewport=viewport or VIEWPORT, locale="en-US", device_scale_factor=1)
         context.set_default_timeout(30_000)
         contexts.append(context)
         return context
@@ -183,9 +193,9 @@ def expected(translator):
 
 
 # --------------------------------------------------------------------------- browser helpers
-def open_page(new_context, dialogs: list[str], errors: list[str]) -> Page:
+def open_page(new_context, dialogs: list[str], errors: list[str], viewport: dict | None = None) -> Page:
     """A page in a fresh context (its own Streamlit session) that records dialogs and JS errors."""
-    page = new_context().new_page()
+    page = new_context(viewport).new_page()
 
     def on_dialog(dialog) -> None:
         dialogs.append(f"{dialog.type}: {dialog.message}")
@@ -232,15 +242,22 @@ def main(page: Page) -> Locator:
     return page.locator('[data-testid="stMain"]')
 
 
-def sentence_box(page: Page) -> Locator:
-    return main(page).get_by_role("textbox", name="English sentence", exact=True)
+def sentence_box(page: Page, label: str = "English sentence") -> Locator:
+    return main(page).get_by_role("textbox", name=label, exact=True)
 
 
-def translate(page: Page, sentence: str, *, wait: bool = True) -> None:
+def translate(
+    page: Page,
+    sentence: str,
+    *,
+    wait: bool = True,
+    label: str = "English sentence",
+    button: str = "Translate",
+) -> None:
     """Type the sentence and press Translate, as a person would."""
-    box = sentence_box(page)
+    box = sentence_box(page, label)
     box.fill(sentence)
-    main(page).get_by_role("button", name="Translate", exact=True).click()
+    main(page).get_by_role("button", name=button, exact=True).click()
     if wait:
         settle(page)
 

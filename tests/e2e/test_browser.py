@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from harness import (  # noqa: F401 - fixtures are found by name in this module
+    CUT_OFF,
     EVIL,
     HEATMAP_TITLE,
     MODEL,
@@ -70,10 +71,8 @@ def test_home_heatmap_ticks_are_the_model_tokens(app_url, new_context, dialogs, 
 
 
 def test_step_through_next_and_force(app_url, new_context, dialogs, js_errors, translator):
-    from seq2seq import analysis
-
     page = open_page(new_context, dialogs, js_errors)
-    goto(page, f"{app_url}/Step_through")
+    goto(page, f"{app_url}/step_through")
     expect(page.get_by_role("heading", level=1, name=re.compile("Step through"))).to_be_visible()
     translate(page, SENTENCE_A)
     expect(main(page).get_by_text("Nothing decoded yet")).to_be_visible(timeout=RUN_TIMEOUT_MS)
@@ -112,7 +111,7 @@ def test_step_through_next_and_force(app_url, new_context, dialogs, js_errors, t
         trial = translator.start(SENTENCE_A, 5)
         for _ in range(steps):
             trial.step()
-        candidate = analysis.force_at(trial, steps - 1, token, None)
+        candidate = trial.force_at(steps - 1, token, None)
         if candidate.forced.text != candidate.original.text:
             whatif = candidate
             break
@@ -134,7 +133,7 @@ def test_step_through_next_and_force(app_url, new_context, dialogs, js_errors, t
     expect_translation(page, whatif.original.text)
     expect_translation(page, whatif.forced.text)
     assert whatif.forced.text != whatif.original.text
-    forced_map = chart(page, "Forced")
+    forced_map = chart(page, "Attention, Changed")
     expect(forced_map).to_have_count(1, timeout=RUN_TIMEOUT_MS)
     expect_ticks(forced_map, y=whatif.forced.tgt_tokens)
     expect_ticks(chart(page, "Original (greedy)"), y=whatif.original.tgt_tokens)
@@ -178,7 +177,7 @@ def test_every_page_renders_without_exception(app_url, new_context, dialogs, js_
 def test_two_browser_sessions_keep_their_own_state(app_url, new_context, dialogs, js_errors, expected):
     first, second = (open_page(new_context, dialogs, js_errors) for _ in range(2))
     for page in (first, second):
-        goto(page, f"{app_url}/Translate")
+        goto(page, f"{app_url}/translate")
     # both act before either waits: the two sessions' runs interleave on the server
     translate(first, SENTENCE_A, wait=False)
     translate(second, SENTENCE_B, wait=False)
@@ -207,13 +206,13 @@ def test_two_browser_sessions_keep_their_own_state(app_url, new_context, dialogs
 
 def test_html_in_the_sentence_stays_text(app_url, new_context, dialogs, js_errors, expected):
     page = open_page(new_context, dialogs, js_errors)
-    goto(page, f"{app_url}/Translate")
+    goto(page, f"{app_url}/translate")
     translate(page, EVIL)
     result = expected[EVIL]
     expect_translation(page, result.text)
     heatmap = chart(page, HEATMAP_TITLE)
     expect_ticks(heatmap, x=result.src_tokens, y=result.tgt_tokens)  # `<unk>` and `</s>` drawn literally
-    main(page).get_by_text("Tokens", exact=True).click()
+    main(page).get_by_text("Subword pieces", exact=True).click()
     expect(main(page).get_by_text(f"normalised input: {EVIL}", exact=True)).to_be_visible()
     shot(page, "e2e-html-injection-translate")
 
@@ -232,3 +231,72 @@ def test_html_in_the_sentence_stays_text(app_url, new_context, dialogs, js_error
     expect(page.locator("[data-testid='stMain'] script")).to_have_count(0)
     expect_no_exception(page)
     assert dialogs == []
+
+
+def test_korean_interface_from_the_url_with_home_first(app_url, new_context, dialogs, js_errors, expected):
+    page = open_page(new_context, dialogs, js_errors)
+    goto(page, f"{app_url}/?lang=ko")
+    expect(page.get_by_role("heading", level=1, name=re.compile("어텐션 탐색기"))).to_be_visible()
+    links = page.locator('[data-testid="stSidebarNav"] a')
+    expect(links.first).to_contain_text("홈")  # the first entry is Home, not "app"
+    translate(page, SENTENCE_A, label="영어 문장", button="번역")
+    expect_translation(page, expected[SENTENCE_A].text)
+    heatmap = chart(page, "번역 토큰마다 쓴 원문 토큰")  # the figure speaks Korean too
+    expect(heatmap).to_have_count(1, timeout=RUN_TIMEOUT_MS)
+    expect(heatmap).to_contain_text("원문 j")
+    nav(page, "단계별 디코딩", "단계별 디코딩")  # the language stays on the next page
+    expect(main(page).get_by_role("button", name="다음 ▶")).to_be_visible()
+    expect_no_exception(page)
+    shot(page, "e2e-korean-step-through")
+
+
+def test_the_first_sidebar_click_after_typing_is_not_swallowed(app_url, new_context, dialogs, js_errors):
+    page = open_page(new_context, dialogs, js_errors)
+    goto(page, app_url)
+    sentence_box(page).fill("I want to learn Korean.")  # typed, not submitted
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Beam search", exact=True).click()
+    expect(page.get_by_role("heading", level=1, name=re.compile("Beam search"))).to_be_visible(timeout=10_000)
+    expect_no_exception(page)
+
+
+def test_a_new_sentence_resets_a_stale_pick_and_a_word_is_forced_whole(
+    app_url, new_context, dialogs, js_errors, translator
+):
+    page = open_page(new_context, dialogs, js_errors)
+    goto(page, f"{app_url}/beam_search")
+    translate(page, SENTENCE_A)
+    radios = main(page).locator('[data-testid="stRadio"]').first
+    radios.get_by_text(re.compile(r"^3\. ")).click()
+    settle(page)
+    expect(main(page).get_by_role("heading", name="Hypothesis 3")).to_be_visible()
+    translate(page, SENTENCE_B)
+    expect(main(page).get_by_role("heading", name="Hypothesis 1")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(radios.locator("input").first).to_be_checked()  # the pick starts again on the best one
+
+    nav(page, "Step through", "Step through")
+    main(page).get_by_role("button", name="Next ▶").click()
+    settle(page)
+    main(page).get_by_role("textbox", name="…or type a word (overrides the pick)").fill("사용자가")
+    main(page).get_by_role("button", name="Force", exact=True).click()
+    settle(page)
+    session = translator.start(SENTENCE_B)
+    pieces = " ".join(session.pieces(session.token_ids("사용자가")))
+    assert len(pieces.split()) > 1  # a word of several pieces: all of them are forced, and the page says so
+    expect(main(page).get_by_text(re.compile(rf"^At step 1: .+ → {re.escape(pieces)}$"))).to_be_visible(
+        timeout=RUN_TIMEOUT_MS
+    )
+    expect_no_exception(page)
+
+
+def test_nothing_is_cut_off_on_a_tablet(app_url, new_context, dialogs, js_errors, expected):
+    page = open_page(new_context, dialogs, js_errors, viewport={"width": 800, "height": 1000})
+    goto(page, app_url)
+    translate(page, SENTENCE_A)
+    for label, (title, _) in [("Home", ("Seq2Seq", 0)), *PAGES.items()]:
+        if label != "Home":
+            nav(page, label, title)
+        if label == "Step through":
+            main(page).get_by_role("button", name=re.compile("Run to end")).click()
+            settle(page)
+        assert page.evaluate(CUT_OFF) == [], label
+    shot(page, "e2e-tablet-model-card")

@@ -66,7 +66,7 @@ def test_eight_sessions_at_once_get_their_own_results(server, new_context, dialo
     expected = distinct_sentences(translator, SESSIONS)
     pages = [open_page(new_context, dialogs, js_errors) for _ in range(SESSIONS)]
     for page in pages:  # all eight sessions start before any has finished: the first model load races
-        page.goto(f"{server.url}/Translate", wait_until="commit", timeout=RUN_TIMEOUT_MS)
+        page.goto(f"{server.url}/translate", wait_until="commit", timeout=RUN_TIMEOUT_MS)
     for page in pages:
         expect(page.get_by_role("heading", level=1, name="Translate")).to_be_visible(timeout=RUN_TIMEOUT_MS)
         settle(page)
@@ -114,7 +114,7 @@ def test_eight_sessions_at_once_get_their_own_results(server, new_context, dialo
 
 def test_memory_settles_over_300_translations(server, new_context, dialogs, js_errors, translator):
     page = open_page(new_context, dialogs, js_errors)
-    page.goto(f"{server.url}/Translate", wait_until="domcontentloaded", timeout=RUN_TIMEOUT_MS)
+    page.goto(f"{server.url}/translate", wait_until="domcontentloaded", timeout=RUN_TIMEOUT_MS)
     expect(page.get_by_role("heading", level=1, name="Translate")).to_be_visible(timeout=RUN_TIMEOUT_MS)
     settle(page)
     sentences = [source for source, _ in toy_pairs()][:TRANSLATIONS]

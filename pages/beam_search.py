@@ -1,0 +1,57 @@
+"""Beam search: the n-best hypotheses as paths through the search tree (pruned branches on request);
+pick one to see its path and its attention."""
+
+import streamlit as st
+
+from seq2seq import viz
+from seq2seq.decoding import Search
+from ui import shared as ui
+from ui.i18n import t
+from ui.text import markdown_text
+
+PAGE_DEFAULT_BEAM = 4
+
+settings = ui.sidebar()
+st.title("🌳 " + t("beam.title"))
+st.caption(t("beam.caption"))
+
+text = ui.sentence_input()
+search = settings.search
+if search.beam_size < 2:
+    search = Search.of(search, beam_size=PAGE_DEFAULT_BEAM)
+    st.info(t("beam.greedy_sidebar", beam=search.beam_size))
+result = ui.translate(settings, text, search)
+if result is None:
+    st.stop()
+ui.show_warnings(result.warnings)
+
+nodes, candidates = result.tree, result.nbest
+ends = result.nbest_ends()
+paths = [viz.path_to(nodes, end) for end in ends if end is not None]
+pick = st.radio(  # keyed by what it picks from: a new sentence, model or beam starts on the best again
+    t("beam.pick", n=len(candidates)), range(len(candidates)),
+    key=ui.pick_key("bs_pick", settings.translator.name, result.source, search),
+    format_func=lambda k: f"{k + 1}. {markdown_text(candidates[k].text)}  ({t('beam.score')} {candidates[k].score:.3f})",
+)  # fmt: skip
+selected = viz.path_to(nodes, ends[pick]) if ends[pick] is not None else None
+if selected is None:
+    st.caption(t("beam.not_in_tree"))
+show_pruned = st.toggle(t("beam.show_pruned"), key="bs_pruned", help=t("beam.show_pruned_help"))
+tree = viz.beam_tree(
+    nodes, selected_path=selected, nbest_paths=paths, show_pruned=show_pruned, labels=ui.figure_labels()
+)
+ui.chart(tree, "bs_tree", name=ui.png_name(settings, result.source, "beam-tree"))
+st.caption(t("beam.tree_caption", nodes=len(nodes), steps=max((n.step for n in nodes), default=-1) + 1,
+             beam=search.beam_size, ms=f"{result.elapsed_ms:.0f}"))  # fmt: skip
+
+candidate = candidates[pick]
+st.subheader(t("beam.hypothesis", n=pick + 1))
+ui.big_text(candidate.text, "1.5rem")
+st.caption(t("beam.hypothesis_meta", score=f"{candidate.score:.3f}", logp=f"{candidate.logprob:.3f}", n=len(candidate.tgt_tokens))
+           + ("" if candidate.finished else " · " + t("beam.unfinished")))  # fmt: skip
+if candidate.attention is None:
+    ui.no_attention()
+else:
+    ui.chart(viz.attention_heatmap(candidate.attention, result.src_tokens, candidate.tgt_tokens,
+                                   title=t("beam.heatmap_title", n=pick + 1), labels=ui.figure_labels()),
+             "bs_heatmap", name=ui.png_name(settings, result.source, f"beam-hypothesis{pick + 1}"))  # fmt: skip

@@ -1,0 +1,119 @@
+"""Compare: attention against one fixed context vector, on your sentence (with the reference when it is a
+test sentence) and on the test split by source length and domain."""
+
+import streamlit as st
+
+from seq2seq import viz
+from seq2seq.evaluate import (
+    BUCKETS_FILE,
+    domains_table,
+    long_examples,
+    read_eval,
+    sentence_chrf,
+    test_reference,
+)
+from seq2seq.jsonfiles import read_json
+from ui import shared as ui
+from ui.i18n import t
+from ui.text import markdown_text
+
+settings = ui.sidebar()
+st.title("⚖️ " + t("compare.title"))
+st.caption(t("compare.caption"))
+
+names = [p.name for p in settings.checkpoints]
+attn_model, fixed_model = ui.models_by_attention(settings.checkpoints)
+default_a = attn_model.name if attn_model else names[0]
+default_b = fixed_model.name if fixed_model else names[min(1, len(names) - 1)]
+pick_a, pick_b = st.columns(2)
+name_a = pick_a.selectbox(t("compare.model_a"), names, index=names.index(default_a), key="cmp_a")
+name_b = pick_b.selectbox(t("compare.model_b"), names, index=names.index(default_b), key="cmp_b")
+folders = settings.by_name()
+
+
+def use_long(source: str) -> None:
+    st.session_state["_sentence"] = source
+
+
+try:
+    (_, _, rows_a), (_, _, rows_b) = read_eval(folders[name_a]), read_eval(folders[name_b])
+except ValueError as exc:
+    ui.show_error(t("common.cannot_read_scores", name=f"{name_a}, {name_b}"), exc)
+    rows_a = rows_b = None
+examples = long_examples(rows_a or [], rows_b or [], min_words=30, n=5)
+if examples:
+    with st.expander(t("compare.long_examples")):
+        st.caption(t("compare.long_caption", a=name_a, b=name_b))
+        for k, example in enumerate(examples):
+            st.button(f"{example['chrf_a']:.0f} : {example['chrf_b']:.0f} · {example['src'][:110]}…", key=f"cmp_long_{k}",
+                      on_click=use_long, args=(example["src"],))  # fmt: skip
+
+text = ui.sentence_input()
+reference = test_reference(folders[name_a], " ".join(text.split()))
+if reference is not None:
+    st.markdown(t("compare.reference", domain=reference[1] or "test") + " " + markdown_text(reference[0]))
+results, curves, summaries = {}, {}, {}
+for column, name in zip(st.columns(2, gap="large"), (name_a, name_b)):  # the two translations side by side
+    with column:
+        st.subheader(name)
+        try:
+            translator = ui.load(folders[name])
+        except ui.ERRORS as exc:
+            ui.show_error(t("sidebar.cannot_load_short", name=name), exc)
+            continue
+        st.caption(ui.attention_label(translator))
+        result = ui.translate(settings, text, translator=translator)
+        if result is not None:
+            ui.show_warnings(result.warnings)
+            ui.big_text(result.text, "1.4rem")
+            if reference is not None:
+                st.metric(t("compare.sentence_chrf"), f"{sentence_chrf(result.text, reference[0]):.1f}")
+            st.caption(
+                t(
+                    "compare.meta",
+                    ms=f"{result.elapsed_ms:.0f}",
+                    score=f"{result.score:.3f}",
+                    n=len(result.tgt_tokens),
+                )
+            )
+            results[name] = result
+        try:
+            buckets, summaries[name] = (
+                read_json(folders[name] / BUCKETS_FILE),
+                read_json(folders[name] / "eval_summary.json"),
+            )
+        except ValueError as exc:
+            ui.show_error(t("common.cannot_read_scores", name=name), exc)
+            buckets = None
+        if buckets:
+            curves[name] = buckets
+
+if results:  # full width, one under the other: long sentences need the room for their source tokens
+    st.header(t("compare.where"))
+for (name, result), key in zip(results.items(), ("cmp_heatmap_a", "cmp_heatmap_b")):
+    if result.attention is not None:
+        ui.chart(viz.attention_heatmap(result.attention, result.src_tokens, result.tgt_tokens, title=t("compare.heatmap_title", name=name),
+                                       labels=ui.figure_labels()), key, name=ui.png_name(settings, result.source, f"{name}-attention"))  # fmt: skip
+    else:
+        ui.no_attention(name)
+
+st.header(t("compare.by_length"))
+if not curves:
+    st.info(t("compare.not_evaluated"))
+    st.stop()
+metric = st.radio(
+    t("compare.metric"),
+    ["chrf", "bleu"],
+    key="cmp_metric",
+    horizontal=True,
+    format_func={"chrf": "chrF", "bleu": "BLEU"}.get,
+)
+ui.chart(viz.length_curve(curves, metric=metric, labels=ui.figure_labels()), "cmp_length_curve")
+ui.show_buckets(curves, key="cmp_table")
+st.caption(t("compare.by_length_caption"))
+domains = domains_table(summaries)
+if not domains.empty:
+    st.subheader(t("compare.by_domain"))
+    st.dataframe(domains, hide_index=True, key="cmp_domains")
+if name_a == name_b:
+    st.caption(t("compare.same"))

@@ -1,0 +1,72 @@
+"""Model card: test scores (overall, by domain, by length), training curves, the card and the config."""
+
+import streamlit as st
+
+from seq2seq import viz
+from seq2seq.checkpoint import CONFIG_FILE
+from seq2seq.evaluate import BUCKETS_FILE, SUMMARY_FILE, domains_table
+from seq2seq.jsonfiles import read_json, read_jsonl
+from seq2seq.snapshots import METRICS_FILE
+from ui import shared as ui
+from ui.i18n import t
+
+settings = ui.sidebar()
+folder, translator = settings.folder, settings.translator
+st.title("📇 " + t("card.title", name=translator.name))
+st.caption(ui.attention_label(translator))
+st.latex(translator.attention_kind.formula)
+
+try:
+    summary, buckets, config = (
+        read_json(folder / name) for name in (SUMMARY_FILE, BUCKETS_FILE, CONFIG_FILE)
+    )
+    agreement = read_json(folder / "agreement.json")
+except ValueError as exc:
+    ui.show_error(t("common.cannot_read_scores", name=translator.name), exc)
+    st.stop()
+
+st.header(t("card.test_scores"))
+if isinstance(summary, dict):
+    with ui.row():
+        st.metric("chrF", summary.get("chrf", ui.MISSING), width="content")
+        st.metric(
+            f"BLEU ({summary.get('bleu_tokenize', '?')})", summary.get("bleu", ui.MISSING), width="content"
+        )
+        st.metric(t("card.sentences"), summary.get("sentences", ui.MISSING), width="content")
+        st.metric(
+            t("card.speed"),
+            summary.get("sentences_per_s", ui.MISSING),
+            help=t("card.speed_help", device=summary.get("device", "?")),
+            width="content",
+        )
+    st.caption(t("card.beam", beam=summary.get("beam_size", "?")))
+    domains = domains_table({translator.name: summary})
+    if not domains.empty:
+        st.subheader(t("card.by_domain"))
+        st.dataframe(domains, hide_index=True, key="mc_domains")
+else:
+    st.info(t("card.not_evaluated"))
+if buckets:
+    st.subheader(t("card.by_length"))
+    ui.chart(viz.length_curve({translator.name: buckets}, labels=ui.figure_labels()), "mc_length_curve")
+    ui.show_buckets({translator.name: buckets}, key="mc_buckets")
+if isinstance(agreement, dict) and agreement.get("rows"):
+    st.subheader(t("card.agreement"))
+    st.caption(t("card.agreement_caption"))
+    st.dataframe(agreement["rows"], hide_index=True, key="mc_agreement")
+
+st.header(t("card.training"))
+ui.chart(viz.training_curves(read_jsonl(folder / METRICS_FILE), labels=ui.figure_labels()), "mc_curves")
+st.header(t("card.card"))
+if translator.card.strip():
+    st.caption(t("card.card_language"))
+    st.markdown(translator.card)  # our own file, written with the checkpoint
+else:
+    st.info(t("card.no_card"))
+st.header(t("card.configuration"))
+info = translator.describe()
+st.caption(
+    t("card.config_caption", parameters=f"{info['parameters']:,}", vocab=info["vocab"], device=info["device"])
+)
+with st.expander("config.json", expanded=False):
+    st.json(config or {}, expanded=2)

@@ -1,0 +1,52 @@
+"""Training: watch the alignment emerge. A slider (or ▶) over the saved training steps shows a probe
+sentence's attention and greedy output at that step, beside dev loss and chrF."""
+
+import pandas as pd
+import streamlit as st
+
+from seq2seq import viz
+from seq2seq.jsonfiles import read_jsonl
+from seq2seq.snapshots import METRICS_FILE
+from seq2seq.timeline import read_timeline
+from ui import shared as ui
+from ui.i18n import t
+
+settings = ui.sidebar()
+translator = settings.translator
+st.title("🎞️ " + t("training.title"))
+st.caption(t("training.caption"))
+
+try:
+    timeline = read_timeline(settings.folder)
+except ValueError as exc:
+    ui.show_error(t("training.unreadable", name=translator.name), exc)
+    timeline = None
+if timeline is None or not timeline.get("snapshots"):
+    st.info(t("training.no_timeline", name=translator.name))
+    ui.chart(
+        viz.training_curves(read_jsonl(settings.folder / METRICS_FILE), labels=ui.figure_labels()),
+        "tl_curves",
+    )
+    st.stop()
+
+probes = timeline["probes"]
+probe = st.selectbox(
+    t("training.probe"), range(len(probes)), key="tl_probe", format_func=lambda k: probes[k]["source"]
+)
+if timeline.get("attention"):
+    ui.chart(viz.timeline_figure(timeline, probe, labels=ui.figure_labels()), "tl_figure",
+             name=ui.png_name(settings, probes[probe]["source"], "timeline"))  # fmt: skip
+    st.caption(t("training.figure_caption"))
+else:
+    st.info(t("training.fixed", name=translator.name))
+st.subheader(t("training.outputs"))
+st.dataframe(
+    pd.DataFrame({
+        t("training.col.step"): [s["step"] for s in timeline["snapshots"]],
+        t("training.col.output"): ["".join(s["outputs"][probe]["tgt_tokens"]).replace("▁", " ").replace("</s>", "").strip()
+                                   for s in timeline["snapshots"]],
+        "dev chrF": [s.get("dev_chrf") for s in timeline["snapshots"]],
+        "dev loss": [s.get("dev_loss") for s in timeline["snapshots"]],
+    }),
+    hide_index=True, key="tl_outputs",
+)  # fmt: skip

@@ -1,0 +1,130 @@
+"""Is attention an explanation? Gradient attribution of each output token to the source embeddings,
+to set beside α (Jain & Wallace 2019; Wiegreffe & Pinter 2019).
+
+For output token i, f_i = log p(y_i | y_<i, x), teacher-forced on the translation. Attributions are
+per source token j: the embedding's contributions summed over its dimensions, taken as magnitudes and
+normalised per row, so they read like α (non-negative, each row sums to 1).
+
+- grad × input: Σ_d x_jd ∂f_i/∂x_jd, one backward pass.
+- integrated gradients: Σ_d (x_jd - x'_jd) ∫_0^1 ∂f_i/∂x_jd(x' + a (x - x')) da, with the all-zero
+  embedding (the padding token's) as baseline x'. Raw attributions add up to f_i(x) - f_i(x')
+  (completeness), which the tests check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .model import Seq2Seq
+from .tokenizer import BOS_ID
+
+METHODS = ("integrated_gradients", "grad_x_input")
+IG_STEPS = 32  # Riemann midpoints along the path; completeness holds to about 1e-2 nats
+ROWS_PER_PASS = 128  # (output token, path point) copies decoded together
+
+
+def _log_probs(model: Seq2Seq, embedded: torch.Tensor, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+    """log p(y_i | y_<i, x) of every output token, for a batch of source embeddings (B, Tx, E) -> (B, Ty)."""
+    batch = embedded.size(0)
+    src_b = src.expand(batch, -1)
+    lengths = torch.full((batch,), src.size(1), dtype=torch.long)
+    tgt_in = torch.cat([torch.full((1, 1), BOS_ID, dtype=torch.long), tgt[:, :-1]], dim=1).expand(batch, -1)
+    logits = model(src_b, lengths, tgt_in, embedded=embedded)  # (B, Ty, V)
+    return torch.log_softmax(logits.float(), dim=-1).gather(2, tgt.expand(batch, -1).unsqueeze(2)).squeeze(2)
+
+
+def raw_attributions(
+    model: Seq2Seq,
+    src_ids: list[int],
+    tgt_ids: list[int],
+    method: str = "integrated_gradients",
+    steps: int = IG_STEPS,
+) -> np.ndarray:
+    """Per output token i, per source token j, per embedding dimension d: (Ty, Tx, E), before any summing."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    if not src_ids or not tgt_ids:
+        raise ValueError("attribution needs a source and at least one output token")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    src = torch.tensor([src_ids], dtype=torch.long, device=device)
+    tgt = torch.tensor([tgt_ids], dtype=torch.long, device=device)
+    with torch.no_grad():
+        x = model.encoder.embedding(src)[0]  # (Tx, E)
+    ty = len(tgt_ids)
+    points = [1.0] if method == "grad_x_input" else [(k + 0.5) / steps for k in range(steps)]
+    # one copy of the source per (output token i, path point a): its gradient is that of f_i alone
+    jobs = [(i, a) for i in range(ty) for a in points]
+    grads = torch.zeros(ty, *x.shape, dtype=torch.float64, device=device)
+    try:
+        with torch.enable_grad():
+            for start in range(0, len(jobs), ROWS_PER_PASS):
+                chunk = jobs[start : start + ROWS_PER_PASS]
+                scale = torch.tensor([a for _, a in chunk], dtype=x.dtype, device=device)[:, None, None]
+                embedded = (scale * x).detach().requires_grad_(True)  # x' + a (x - x'), x' = 0
+                rows = torch.tensor([i for i, _ in chunk], device=device)
+                picked = _log_probs(model, embedded, src, tgt).gather(1, rows[:, None]).sum()
+                (grad,) = torch.autograd.grad(picked, embedded)
+                grads.index_add_(0, rows, grad.double())
+    finally:
+        model.train(was_training)
+    return ((grads / len(points)) * x.double()).cpu().numpy()  # (Ty, Tx, E): mean gradient × (x - x')
+
+
+def normalise(raw: np.ndarray) -> np.ndarray:
+    """(Ty, Tx, E) -> (Ty, Tx): |Σ_d| per source token, each row summing to 1 (uniform if all zero)."""
+    scores = np.abs(raw.sum(axis=2))
+    totals = scores.sum(axis=1, keepdims=True)
+    uniform = np.full_like(scores, 1.0 / max(scores.shape[1], 1))
+    return np.where(totals > 0, scores / np.where(totals > 0, totals, 1.0), uniform)
+
+
+def output_log_probs(
+    model: Seq2Seq, src_ids: list[int], tgt_ids: list[int], scale: float = 1.0
+) -> np.ndarray:
+    """f_i at the source embeddings scaled by `scale` (1 = the input, 0 = the baseline): for completeness."""
+    model.eval()
+    device = next(model.parameters()).device
+    src = torch.tensor([src_ids], dtype=torch.long, device=device)
+    tgt = torch.tensor([tgt_ids], dtype=torch.long, device=device)
+    with torch.no_grad():
+        embedded = scale * model.encoder.embedding(src)
+        return _log_probs(model, embedded, src, tgt)[0].double().cpu().numpy()
+
+
+@dataclass
+class Agreement:
+    """How far attention and attribution point at the same source tokens, over a sentence's output tokens."""
+
+    top_match: float  # share of output tokens whose most-attended source token is also the most-attributed
+    rank_correlation: float  # mean Spearman correlation of each row's α and attribution
+    rows: int
+
+
+def _ranks(row: np.ndarray) -> np.ndarray:
+    order = row.argsort(kind="stable")
+    ranks = np.empty(len(row))
+    ranks[order] = np.arange(len(row))
+    for value in np.unique(row):  # ties share their mean rank
+        tied = row == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
+def agreement(attention: np.ndarray, saliency: np.ndarray) -> Agreement:
+    attention, saliency = np.asarray(attention, float), np.asarray(saliency, float)
+    if attention.shape != saliency.shape:
+        raise ValueError(f"attention {attention.shape} and attribution {saliency.shape} differ in shape")
+    if attention.size == 0:
+        return Agreement(float("nan"), float("nan"), 0)
+    top = float((attention.argmax(axis=1) == saliency.argmax(axis=1)).mean())
+    correlations = []
+    for a, s in zip(attention, saliency):
+        ra, rs = _ranks(a), _ranks(s)
+        if ra.std() > 0 and rs.std() > 0:
+            correlations.append(float(np.corrcoef(ra, rs)[0, 1]))
+    return Agreement(top, float(np.mean(correlations)) if correlations else float("nan"), len(attention))

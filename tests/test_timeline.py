@@ -1,0 +1,57 @@
+"""timeline.json: a tiny training run records the probes' attention at every evaluation, from step 0."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import PROBES
+
+from seq2seq import viz
+from seq2seq.timeline import TIMELINE_FILE, read_timeline
+
+
+def test_a_tiny_run_writes_the_timeline_with_rows_of_alpha_summing_to_one(tiny_checkpoint):
+    timeline = read_timeline(tiny_checkpoint)
+    assert [p["source"] for p in timeline["probes"]] == PROBES and timeline["attention"] is True
+    assert all(p["src_tokens"][-1] == "</s>" for p in timeline["probes"])
+    steps = [s["step"] for s in timeline["snapshots"]]
+    metrics = [
+        json.loads(line)["step"] for line in (tiny_checkpoint / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert steps == [0, *metrics]  # untrained weights first, then every dev evaluation
+    for snapshot in timeline["snapshots"]:
+        assert {"dev_loss", "dev_chrf", "outputs"} <= set(snapshot)
+        for probe, output in zip(timeline["probes"], snapshot["outputs"]):
+            weights = np.asarray(output["weights"])
+            assert weights.shape == (len(output["tgt_tokens"]), len(probe["src_tokens"]))
+            np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-4)
+    first, last = timeline["snapshots"][0], timeline["snapshots"][-1]
+    entropy = lambda w: float(-(np.clip(w, 1e-9, 1) * np.log(np.clip(w, 1e-9, 1))).sum(axis=1).mean())  # noqa: E731
+    assert entropy(np.asarray(last["outputs"][0]["weights"])) < entropy(
+        np.asarray(first["outputs"][0]["weights"])
+    )
+    assert last["dev_chrf"] > first["dev_chrf"]
+
+
+def test_timeline_figure_animates_every_snapshot(tiny_checkpoint):
+    timeline = read_timeline(tiny_checkpoint)
+    fig = viz.timeline_figure(timeline, 1)
+    assert [f.name for f in fig.frames] == [str(s["step"]) for s in timeline["snapshots"]]
+    assert fig.layout.sliders[0].steps[-1].label == str(timeline["snapshots"][-1]["step"])
+    tokens = timeline["snapshots"][-1]["outputs"][1]["tgt_tokens"]
+    assert len(fig.frames[-1].data[0].z) == len(tokens)  # each frame carries its own output's rows
+    json.loads(fig.to_json())
+
+
+def test_a_broken_timeline_is_a_clear_error(tmp_path):
+    assert read_timeline(tmp_path) is None
+    (tmp_path / TIMELINE_FILE).write_text(
+        '{"probes": [{"source": "a"}], "snapshots": [{"step": 0, "outputs": []}]}'
+    )
+    with pytest.raises(ValueError, match="does not match its probes"):
+        read_timeline(tmp_path)
+    (tmp_path / TIMELINE_FILE).write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        read_timeline(tmp_path)
