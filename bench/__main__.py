@@ -4,13 +4,14 @@ python -m bench                 # latency and app (a few minutes)
 python -m bench peer            # the Joey NMT side by side (about 75 minutes: two 30-minute budgets)
 python -m bench all             # everything
 python -m bench latency --repeats 5 --checkpoint checkpoints/enko-fixed
+python -m bench classroom       # click-to-visible on Step through and Translate, and 30 sessions at once
 """
 
 import sys
 
-from . import app, latency, peer, report, speedups
+from . import app, classroom, latency, peer, report, speedups
 
-BENCHMARKS = {"latency": latency, "app": app, "speedups": speedups, "peer": peer}
+BENCHMARKS = {"latency": latency, "app": app, "speedups": speedups, "classroom": classroom, "peer": peer}
 
 
 def main(argv: list[str]) -> None:
@@ -18,9 +19,10 @@ def main(argv: list[str]) -> None:
     if name in ("-h", "--help", "help"):
         print(__doc__)
         return
-    names = {"default": ["latency", "app", "speedups"], "all": ["latency", "app", "speedups", "peer"]}.get(
-        name, [name]
-    )
+    names = {
+        "default": ["latency", "app", "speedups"],
+        "all": ["latency", "app", "speedups", "classroom", "peer"],
+    }.get(name, [name])
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         sys.exit(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHMARKS)} or all")

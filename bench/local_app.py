@@ -40,8 +40,11 @@ def healthy(url: str) -> bool:
         return False
 
 
-def start(port: int, log=subprocess.DEVNULL, env: dict | None = None) -> subprocess.Popen:
-    """`streamlit run app.py` on 127.0.0.1:`port`, in its own process group (so `stop` ends it all)."""
+def start(
+    port: int, log=subprocess.DEVNULL, env: dict | None = None, cwd: Path | None = None
+) -> subprocess.Popen:
+    """`streamlit run app.py` on 127.0.0.1:`port`, in its own process group (so `stop` ends it all);
+    `cwd` serves another checkout of the app (a before/after benchmark)."""
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.address", "127.0.0.1",
@@ -53,7 +56,7 @@ def start(port: int, log=subprocess.DEVNULL, env: dict | None = None) -> subproc
     ]  # fmt: skip
     return subprocess.Popen(
         command,
-        cwd=REPO,
+        cwd=cwd or REPO,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

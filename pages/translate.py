@@ -99,7 +99,7 @@ def where_it_looked() -> None:
         method = st.radio(t("translate.method"), attribution.METHODS, horizontal=True, key="tr_method",
                           format_func=lambda m: t("translate.method." + m))  # fmt: skip
         try:
-            raw = settings.translator.saliency(result, method, candidate=candidate)
+            raw = ui.saliency(settings, result, pick, method)
         except ValueError as exc:
             ui.show_error(t("translate.saliency_failed"), exc)
             return

@@ -1,4 +1,4 @@
-"""`python -m seq2seq data | train | average | evaluate | export | translate`: thin argparse."""
+"""`python -m seq2seq data | train | average | evaluate | export | calibrate | translate`: thin argparse."""
 
 from __future__ import annotations
 
@@ -69,6 +69,24 @@ def _cmd_export(args: argparse.Namespace) -> int:
         notes_md=args.notes,
         train_tsv=args.train,
     )
+    return 0
+
+
+def _cmd_agreement(args: argparse.Namespace) -> int:
+    from .evaluate import attention_agreement
+
+    report = attention_agreement(args.checkpoint, {"grad_x_input": None, "integrated_gradients": args.ig_per_domain})
+    for row in report["rows"]:
+        print(f"{row['method']:>21}  {row['group']:<22} n={row['sentences']:5d}  top match {row['top_match']:.3f}  "
+              f"rank corr {row['rank_correlation']:.3f}")  # fmt: skip
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from .familiarity import calibrate_checkpoint
+
+    report = calibrate_checkpoint(args.checkpoint, args.dev, args.unseen, per_domain=args.per_domain)
+    print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -181,6 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="ship the training pairs too (train.tsv.xz), e.g. data/enko-mixed/train.tsv",
     )
     ex.set_defaults(func=_cmd_export)
+
+    ag = sub.add_parser("agreement", help="attention vs gradient attribution on the evaluated test split")
+    ag.add_argument("checkpoint")
+    ag.add_argument("--ig-per-domain", type=int, default=60, help="sentences per domain for integrated gradients")
+    ag.set_defaults(func=_cmd_agreement)
+
+    ca = sub.add_parser("calibrate", help="set when a sentence counts as far from the training data (familiarity.json)")
+    ca.add_argument("checkpoint", help="a checkpoint folder that ships train.tsv.xz")
+    ca.add_argument("--dev", required=True, help="the dev split, e.g. data/enko-mixed/dev.tsv")
+    ca.add_argument("--unseen", nargs="+", required=True, help="plain text from a domain the model never saw")
+    ca.add_argument("--per-domain", type=int, default=400)
+    ca.set_defaults(func=_cmd_calibrate)
 
     tl = sub.add_parser("translate", help="translate one sentence")
     tl.add_argument("checkpoint")

@@ -136,3 +136,37 @@ def sentences_of(text: str, min_words: int = 4, max_words: int = 60) -> list[str
 
 def training_vocabulary(sources: Sequence[str]) -> set[str]:
     return {w for s in sources for w in content_words(s)}
+
+
+def calibrate_checkpoint(
+    folder: str | Path,
+    dev_tsv: str | Path,
+    unseen_files: Sequence[str | Path],
+    per_domain: int = 400,
+    target: float = TARGET_FALSE_ALARMS,
+) -> dict:
+    """Translate the dev split (each domain) and text from a domain the model never saw, pick the
+    thresholds, and write familiarity.json into the checkpoint folder. Returns the report."""
+    from .data import read_pairs_tsv
+    from .neighbours import read_training_pairs
+    from .translator import load_translator
+    from .validation import chrf_sample
+
+    translator = load_translator(folder)
+    vocabulary = training_vocabulary([p.source for p in read_training_pairs(folder)])
+    familiar: dict[str, list[tuple[str, float]]] = {}
+    for pair, result in _translated(translator, chrf_sample(read_pairs_tsv(dev_tsv), per_domain)):
+        familiar.setdefault(pair.domain or "dev", []).append((pair.source, result.score))
+    texts = [s for path in unseen_files for s in sentences_of(Path(path).read_text(encoding="utf-8"))]
+    if not texts:
+        raise ValueError(f"no sentences in {', '.join(map(str, unseen_files))}")
+    unfamiliar = [(text, result.score) for text, result in _translated(translator, texts)]
+    check, report = calibrate(vocabulary, familiar, unfamiliar, target)
+    save(folder, check, report, ", ".join(Path(p).name for p in unseen_files))
+    return {**report, "max_unseen": check.max_unseen, "min_confidence": check.min_confidence}
+
+
+def _translated(translator, items: list) -> list:
+    """(item, greedy translation) for pairs or plain sentences, the way the app translates by default."""
+    sources = [getattr(item, "source", item) for item in items]
+    return list(zip(items, translator.translate_batch(sources, batch_size=64)))

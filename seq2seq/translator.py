@@ -464,8 +464,12 @@ class Translator:
     ) -> np.ndarray:
         """Gradient attribution of each output token to each source token, (len(tgt_tokens), len(src_tokens)):
         non-negative rows summing to 1, teacher-forced on the translation (or one of its n-best)."""
-        src_ids = [self.src_tokenizer.piece_to_id(p) for p in translation.src_tokens]
-        tgt_ids = [self.tgt_tokenizer.piece_to_id(p) for p in (candidate or translation).tgt_tokens]
+        return self.attribute(translation.src_tokens, (candidate or translation).tgt_tokens, method)
+
+    def attribute(self, src_tokens: list[str], tgt_tokens: list[str], method: str = "integrated_gradients") -> np.ndarray:
+        """`saliency` for any source and output pieces (an eval.jsonl row, say)."""
+        src_ids = [self.src_tokenizer.piece_to_id(p) for p in src_tokens]
+        tgt_ids = [self.tgt_tokenizer.piece_to_id(p) for p in tgt_tokens]
         return attribution.normalise(attribution.raw_attributions(self.model, src_ids, tgt_ids, method))
 
     def neighbour_index(self, progress=None) -> NeighbourIndex:

@@ -86,3 +86,15 @@ def test_app_cold_start_smoke_run():
     assert 0 < first["server_up_s"] < first["first_heatmap_s"]
     assert 100 < results["rss_mb_first"] <= results["rss_mb_peak"]
     assert "cold start" in app.table(results)
+
+
+@pytest.mark.skipif(os.environ.get("SEQ2SEQ_SKIP_BROWSER") == "1", reason="no browser tests on request")
+def test_classroom_smoke_run():
+    """Click-to-visible timing and a small class at once, on the shipped model in Chromium."""
+    from bench import classroom
+
+    results = {"after": classroom.run(repeats=1, sessions=2, app_dir=None)}
+    clicks = results["after"]["clicks"]
+    assert set(clicks) == {"next", "back", "force", "word level"} and all(r["median_ms"] > 0 for r in clicks.values())
+    assert results["after"]["class"]["problems"] == [] and results["after"]["class"]["interactions"]["n"] == 8
+    assert "| next | 1 |" in classroom.table(results)

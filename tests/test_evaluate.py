@@ -125,3 +125,19 @@ def test_buckets_table_and_readers(tmp_path):
     (tmp_path / "bad.json").write_text("{nope")
     with pytest.raises(ValueError, match="bad.json"):
         read_json(tmp_path / "bad.json")
+
+
+def test_attention_agreement_over_the_test_split_by_domain_and_length(checkpoints_dir, capsys):
+    from seq2seq.evaluate import AGREEMENT_FILE
+
+    folder = checkpoints_dir / "tiny-additive"
+    assert main(["agreement", str(folder), "--ig-per-domain", "5"]) == 0
+    report = json.loads((folder / AGREEMENT_FILE).read_text(encoding="utf-8"))
+    groups = {(r["method"], r["group"]) for r in report["rows"]}
+    assert ("grad_x_input", "all") in groups and ("integrated_gradients", "all") in groups
+    every = next(r for r in report["rows"] if r["method"] == "grad_x_input" and r["group"] == "all")
+    _, _, rows = read_eval(folder)
+    assert every["sentences"] == len(rows) and 0 <= every["top_match"] <= 1 and -1 <= every["rank_correlation"] <= 1
+    assert any(g.startswith("words: ") for _, g in groups)
+    assert "top match" in capsys.readouterr().out
+    assert main(["agreement", str(checkpoints_dir / "tiny-fixed")]) == 2  # no attention: a clear error

@@ -96,6 +96,18 @@ def _translate(_translator: Translator, path: str, stamp: float, text: str, sear
     return _translator.translate(text, search)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _saliency(_translator: Translator, path: str, stamp: float, result: Translation, rank: int, method: str):
+    return _translator.saliency(result, method, candidate=result.nbest[rank])
+
+
+def saliency(settings: Settings, result: Translation, rank: int, method: str):
+    """Gradient attribution for hypothesis `rank` of `result`, computed once per sentence and method."""
+    translator = settings.translator
+    with st.spinner(t("translate.saliency_computing")):
+        return _saliency(translator, str(translator.folder), stamp(translator.folder), result, rank, method)
+
+
 def attention_type(folder: Path) -> str:
     """The checkpoint's attention ('additive', 'none', ...) from config.json, without loading weights."""
     try:

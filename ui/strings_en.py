@@ -165,6 +165,7 @@ STRINGS = {
     "translate.method.integrated_gradients": "integrated gradients",
     "translate.method.grad_x_input": "gradient × input",
     "translate.saliency_failed": "Cannot compute the attribution",
+    "translate.saliency_computing": "Computing the attribution (a second or two)…",
     "translate.agree_top": "Same top source token",
     "translate.agree_top_help": "Share of output tokens whose most-attended source token is also the most-attributed one",
     "translate.agree_rank": "Rank correlation",

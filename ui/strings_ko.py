@@ -161,6 +161,7 @@ STRINGS = {
     "translate.method.integrated_gradients": "적분 기울기",
     "translate.method.grad_x_input": "기울기 × 입력",
     "translate.saliency_failed": "기여도를 계산할 수 없습니다",
+    "translate.saliency_computing": "기여도를 계산하는 중 (1–2초)…",
     "translate.agree_top": "최상위 원문 토큰 일치",
     "translate.agree_top_help": "가장 많이 본 원문 토큰이 가장 크게 기여한 토큰과 같은 출력 토큰의 비율",
     "translate.agree_rank": "순위 상관",

@@ -1,0 +1,249 @@
+"""Classroom interactions in Debian Chromium: how long a click takes until its result is on screen, and
+a whole class (30 browser sessions) translating and stepping at once.
+
+- clicks: on Step through, Next, Back and Force; on Translate, the word-level toggle. Each is timed from
+  the click to the moment its result is visible (the new step's heading, the what-if line, the
+  word-level heatmap), `--clicks` times each; median and p95.
+- class: `--sessions` contexts of one Chromium each open Translate, translate their own sentence, then
+  step three times on Step through, all at once. Every page must show its own sentence's translation
+  (no cross-talk) and no exception; the p95 of every interaction is reported.
+
+`--before DIR` times another checkout of the app the same way (a `git worktree` of an older commit, on
+the same checkpoints), for a before/after.
+
+    python -m bench classroom [--clicks 20] [--sessions 30] [--before DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import time
+from pathlib import Path
+
+from . import local_app
+
+TIMEOUT_MS = 120_000
+SENTENCE = "Select the text that you want to copy, then choose Edit - Copy."
+CLASS_SENTENCES = [
+    "How are you?", "I love you.", "Thank you very much.", "The weather is nice today.",
+    "Where is the train station?", "Click the Save button.", "Select the cells that you want to merge.",
+    "Choose Format - Cells.", "Open a new document.", "Close the dialog.",
+]  # fmt: skip
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def _summary(values: list[float]) -> dict:
+    return {
+        "n": len(values),
+        "median_ms": statistics.median(values),
+        "p95_ms": _p95(values),
+        "max_ms": max(values),
+    }
+
+
+def _settled(page) -> None:
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') === 'notRunning'"
+        " && !document.querySelector('[data-stale=\"true\"]')",
+        timeout=TIMEOUT_MS,
+    )
+
+
+def _translate(page, sentence: str) -> None:
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_role("textbox", name="English sentence", exact=True).fill(sentence)
+    main.get_by_role("button", name="Translate", exact=True).click()
+    page.wait_for_timeout(200)
+    _settled(page)
+
+
+def _timed(page, click, visible) -> float:
+    """Milliseconds from the click to `visible` (a locator) showing."""
+    started = time.perf_counter()
+    click()
+    visible.wait_for(state="visible", timeout=TIMEOUT_MS)
+    elapsed = (time.perf_counter() - started) * 1000
+    _settled(page)
+    return elapsed
+
+
+def clicks(url: str, browser, repeats: int, step_path: str, translate_path: str) -> dict:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    main = page.locator('[data-testid="stMain"]')
+    page.goto(f"{url}/{step_path}", wait_until="domcontentloaded", timeout=TIMEOUT_MS)
+    main.get_by_role("textbox", name="English sentence", exact=True).wait_for(timeout=TIMEOUT_MS)
+    _translate(page, SENTENCE)
+    heading = lambda n: main.get_by_role("heading", name=re.compile(rf"^Step {n}: wrote"))  # noqa: E731
+    times: dict[str, list[float]] = {"next": [], "back": [], "force": [], "word level": []}
+    main.get_by_role("button", name="Next ▶").click()
+    heading(1).wait_for(timeout=TIMEOUT_MS)
+    _settled(page)
+    for _ in range(repeats):
+        times["next"].append(
+            _timed(page, lambda: main.get_by_role("button", name="Next ▶").click(), heading(2))
+        )
+        times["back"].append(
+            _timed(page, lambda: main.get_by_role("button", name=re.compile("Back")).click(), heading(1))
+        )
+    for _ in range(repeats):
+        line = main.get_by_text(re.compile(r"^At step 1: "))
+        times["force"].append(
+            _timed(page, lambda: main.get_by_role("button", name="Force", exact=True).click(), line)
+        )
+        main.get_by_role("button", name="Reset", exact=True).click()  # the what-if goes with it: the next Force is fresh
+        _settled(page)
+        main.get_by_role("button", name="Next ▶").click()
+        heading(1).wait_for(timeout=TIMEOUT_MS)
+        _settled(page)
+    page.goto(f"{url}/{translate_path}", wait_until="domcontentloaded", timeout=TIMEOUT_MS)
+    main.get_by_role("textbox", name="English sentence", exact=True).wait_for(timeout=TIMEOUT_MS)
+    _translate(page, SENTENCE)
+    toggle = main.get_by_text("Word level", exact=True)
+    for k in range(repeats):
+        level = "word" if k % 2 == 0 else "subword"
+        title = main.locator(".js-plotly-plot").filter(has_text=f"({level} level)")
+        times["word level"].append(_timed(page, toggle.click, title))
+    page.close()
+    return {name: _summary(values) for name, values in times.items()}
+
+
+def a_class(url: str, browser, sessions: int, step_path: str, translate_path: str) -> dict:
+    """Every session translates its own sentence and steps three times; all act before any waits."""
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(sessions)]
+    pages = [c.new_page() for c in contexts]
+    sentences = [f"{CLASS_SENTENCES[k % len(CLASS_SENTENCES)]} ({k})" for k in range(sessions)]
+    times: list[float] = []
+    problems: list[str] = []
+    try:
+        for page in pages:
+            page.goto(f"{url}/{translate_path}", wait_until="commit", timeout=TIMEOUT_MS)
+        for page in pages:
+            page.locator('[data-testid="stMain"]').get_by_role(
+                "textbox", name="English sentence", exact=True
+            ).wait_for(timeout=TIMEOUT_MS)
+            _settled(page)
+        started = {}
+        for page, sentence in zip(pages, sentences):
+            main = page.locator('[data-testid="stMain"]')
+            main.get_by_role("textbox", name="English sentence", exact=True).fill(sentence)
+            started[id(page)] = time.perf_counter()
+            main.get_by_role("button", name="Translate", exact=True).click()
+        for page, sentence in zip(pages, sentences):
+            page.wait_for_timeout(100)
+            _settled(page)
+            times.append((time.perf_counter() - started[id(page)]) * 1000)
+            shown = page.locator("textarea").first.input_value()
+            if shown != sentence:
+                problems.append(f"a session shows {shown!r} instead of {sentence!r}")
+        for page in pages:
+            page.goto(f"{url}/{step_path}", wait_until="domcontentloaded", timeout=TIMEOUT_MS)
+        for page in pages:
+            page.locator('[data-testid="stMain"]').get_by_role("button", name="Next ▶").wait_for(
+                timeout=TIMEOUT_MS
+            )
+            _settled(page)
+        for n in range(1, 4):
+            for page in pages:
+                started[id(page)] = time.perf_counter()
+                page.locator('[data-testid="stMain"]').get_by_role("button", name="Next ▶").click()
+            for page in pages:
+                page.locator('[data-testid="stMain"]').get_by_role(
+                    "heading", name=re.compile(rf"^Step {n}: wrote")
+                ).wait_for(timeout=TIMEOUT_MS)
+                times.append((time.perf_counter() - started[id(page)]) * 1000)
+                _settled(page)
+        for page in pages:
+            if page.locator('[data-testid="stException"]').count():
+                problems.append("an exception box")
+    finally:
+        for context in contexts:
+            context.close()
+    return {"sessions": sessions, "interactions": _summary(times), "problems": problems}
+
+
+def run(repeats: int, sessions: int, app_dir: Path | None) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    app_dir = app_dir or local_app.REPO
+    old = (app_dir / "pages" / "2_Step_through.py").exists()  # the app before st.navigation
+    step_path, translate_path = ("Step_through", "Translate") if old else ("step_through", "translate")
+    port = local_app.free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SEQ2SEQ_CHECKPOINTS": str(local_app.REPO / "checkpoints")}
+    proc = local_app.start(port, env=env, cwd=app_dir)
+    try:
+        started = time.perf_counter()
+        while not local_app.healthy(url):
+            if proc.poll() is not None or time.perf_counter() - started > 120:
+                raise RuntimeError("the Streamlit server did not start")
+            time.sleep(0.1)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True, args=local_app.CHROMIUM_ARGS
+            )
+            try:
+                results = {
+                    "app_dir": str(app_dir),
+                    "clicks": clicks(url, browser, repeats, step_path, translate_path),
+                }
+                if sessions:
+                    results["class"] = a_class(url, browser, sessions, step_path, translate_path)
+            finally:
+                browser.close()
+    finally:
+        local_app.stop(proc)
+    return results
+
+
+def table(results: dict) -> str:
+    after, before = results["after"], results.get("before")
+    lines = [
+        "| click | n | median ms | p95 ms | before: median / p95 ms | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in after["clicks"].items():
+        old = before["clicks"].get(name) if before else None
+        then = f"{old['median_ms']:.0f} / {old['p95_ms']:.0f}" if old else "–"
+        lines.append(
+            f"| {name} | {row['n']} | {row['median_ms']:.0f} | {row['p95_ms']:.0f} | {then} | < 300 ms |"
+        )
+    if after.get("class"):
+        row = after["class"]["interactions"]
+        lines += ["", f"**A class at once:** {after['class']['sessions']} sessions in one Chromium, each translating its own "
+                  f"sentence and then pressing Next three times, all before any waits: {row['n']} interactions, "
+                  f"median {row['median_ms']:.0f} ms, p95 {row['p95_ms']:.0f} ms, slowest {row['max_ms']:.0f} ms; "
+                  f"problems (cross-talk, exceptions): {', '.join(after['class']['problems']) or 'none'}."]  # fmt: skip
+    if before:
+        lines += [
+            "",
+            f"Before: the app at `{before['app_dir']}` (each click reran the whole page), same checkpoints, same run.",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clicks", type=int, default=20)
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument(
+        "--before", type=Path, default=None, help="another checkout of the app, timed the same way"
+    )
+    args = parser.parse_args(argv)
+    results = {"after": run(args.clicks, args.sessions, None)}
+    if args.before is not None:
+        results["before"] = run(args.clicks, 0, args.before)
+    print(table(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()
