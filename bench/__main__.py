@@ -4,14 +4,22 @@ python -m bench                 # latency and app (a few minutes)
 python -m bench peer            # the Joey NMT side by side (about 75 minutes: two 30-minute budgets)
 python -m bench all             # everything
 python -m bench latency --repeats 5 --checkpoint checkpoints/enko-fixed
+python -m bench explain         # attribution of a 30-word sentence, nearest-example index and queries
 python -m bench classroom       # click-to-visible on Step through and Translate, and 30 sessions at once
 """
 
 import sys
 
-from . import app, classroom, latency, peer, report, speedups
+from . import app, classroom, explain, latency, peer, report, speedups
 
-BENCHMARKS = {"latency": latency, "app": app, "speedups": speedups, "classroom": classroom, "peer": peer}
+BENCHMARKS = {
+    "latency": latency,
+    "explain": explain,
+    "app": app,
+    "speedups": speedups,
+    "classroom": classroom,
+    "peer": peer,
+}
 
 
 def main(argv: list[str]) -> None:
@@ -21,7 +29,7 @@ def main(argv: list[str]) -> None:
         return
     names = {
         "default": ["latency", "app", "speedups"],
-        "all": ["latency", "app", "speedups", "classroom", "peer"],
+        "all": ["latency", "explain", "app", "speedups", "classroom", "peer"],
     }.get(name, [name])
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:

@@ -97,7 +97,9 @@ def clicks(url: str, browser, repeats: int, step_path: str, translate_path: str)
         times["force"].append(
             _timed(page, lambda: main.get_by_role("button", name="Force", exact=True).click(), line)
         )
-        main.get_by_role("button", name="Reset", exact=True).click()  # the what-if goes with it: the next Force is fresh
+        main.get_by_role(
+            "button", name="Reset", exact=True
+        ).click()  # the what-if goes with it: the next Force is fresh
         _settled(page)
         main.get_by_role("button", name="Next ▶").click()
         heading(1).wait_for(timeout=TIMEOUT_MS)

@@ -16,10 +16,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
-ORDER = ("peer", "latency", "app", "classroom", "speedups")
+ORDER = ("peer", "latency", "explain", "app", "classroom", "speedups")
 TITLES = {
     "peer": "Side by side with Joey NMT 2.3.0",
     "latency": "Interactive latency (ours alone)",
+    "explain": "Explanations: attribution and nearest training examples (ours alone)",
     "app": "App cold start and server memory",
     "classroom": "Classroom: click to visible, and a class at once (in Chromium)",
     "speedups": "What each speed-up buys (with and without, same run)",

@@ -17,7 +17,10 @@ top_k = st.slider(t("step.top_k"), 3, 10, 5, key="st_topk")
 session = stepper.session_for(settings, text, top_k)
 if session is None:
     st.stop()
-ui.show_warnings(session.warnings)
+translation = ui.translate(
+    settings, text
+)  # cached: its warnings (far from the training data, say) hold here too
+ui.show_warnings(translation.warnings if translation is not None else session.warnings)
 max_len = settings.search.max_len
 
 

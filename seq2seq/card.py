@@ -11,7 +11,7 @@ from .checkpoint import CARD_FILE, CONFIG_FILE, MODEL_FILE, REQUIRED_FILES, atom
 from .data import read_pairs_tsv
 from .decoding import Search
 from .device import hardware
-from .evaluate import evaluate_checkpoint, read_eval
+from .evaluate import AGREEMENT_FILE, evaluate_checkpoint, read_eval
 from .general import LICENCES
 from .jsonfiles import read_json, read_jsonl
 from .model import ATTENTIONS
@@ -179,6 +179,27 @@ def _test_lines(summary: dict, buckets: list[dict] | None) -> list[str]:
     return lines
 
 
+def _agreement_lines(report: dict | None) -> list[str]:
+    """Attention vs gradient attribution on the test split (`python -m seq2seq agreement`)."""
+    if not report or not report.get("rows"):
+        return []
+    lines = [
+        "",
+        "## Attention vs attribution (test split)",
+        "Share of output tokens whose most-attended source token is also the most-attributed one, and the mean "
+        "Spearman correlation of α and attribution per output token (`agreement.json`).",
+        "",
+        "| method | group | sentences | same top token | rank correlation |",
+        "|---|---|---|---|---|",
+    ]
+    for row in report["rows"]:
+        if row["group"] == "all" or row["group"].startswith("domain: ") or row["method"] == "grad_x_input":
+            lines.append(
+                f"| {row['method']} | {row['group']} | {row['sentences']} | {row['top_match']:.2f} | {row['rank_correlation']:.2f} |"
+            )
+    return lines
+
+
 def write_card(
     folder: str | Path, data_md: str | Path | None = None, notes_md: str | Path | None = None
 ) -> str:
@@ -198,6 +219,7 @@ def write_card(
     ]
     if summary:
         lines += _test_lines(summary, buckets)
+    lines += _agreement_lines(read_json(folder / AGREEMENT_FILE))
     lines += [
         "",
         "Per-sentence results with attention and diagnostics: `eval.jsonl`. "

@@ -75,7 +75,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_agreement(args: argparse.Namespace) -> int:
     from .evaluate import attention_agreement
 
-    report = attention_agreement(args.checkpoint, {"grad_x_input": None, "integrated_gradients": args.ig_per_domain})
+    report = attention_agreement(
+        args.checkpoint, {"grad_x_input": None, "integrated_gradients": args.ig_per_domain}
+    )
     for row in report["rows"]:
         print(f"{row['method']:>21}  {row['group']:<22} n={row['sentences']:5d}  top match {row['top_match']:.3f}  "
               f"rank corr {row['rank_correlation']:.3f}")  # fmt: skip
@@ -202,10 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ag = sub.add_parser("agreement", help="attention vs gradient attribution on the evaluated test split")
     ag.add_argument("checkpoint")
-    ag.add_argument("--ig-per-domain", type=int, default=60, help="sentences per domain for integrated gradients")
+    ag.add_argument(
+        "--ig-per-domain", type=int, default=60, help="sentences per domain for integrated gradients"
+    )
     ag.set_defaults(func=_cmd_agreement)
 
-    ca = sub.add_parser("calibrate", help="set when a sentence counts as far from the training data (familiarity.json)")
+    ca = sub.add_parser(
+        "calibrate", help="set when a sentence counts as far from the training data (familiarity.json)"
+    )
     ca.add_argument("checkpoint", help="a checkpoint folder that ships train.tsv.xz")
     ca.add_argument("--dev", required=True, help="the dev split, e.g. data/enko-mixed/dev.tsv")
     ca.add_argument("--unseen", nargs="+", required=True, help="plain text from a domain the model never saw")

@@ -178,7 +178,11 @@ def long_examples(rows_a: list[dict], rows_b: list[dict], min_words: int = 30, n
     """Test sentences of `min_words`+ words where model A beats model B by the most chrF (by default the
     attention model against the fixed context vector): the lecture's point 4, one sentence at a time."""
     by_source = {r["src"]: r for r in rows_b}
-    pairs = [(a, by_source[a["src"]]) for a in rows_a if a.get("src_words", 0) >= min_words and a["src"] in by_source]
+    pairs = [
+        (a, by_source[a["src"]])
+        for a in rows_a
+        if a.get("src_words", 0) >= min_words and a["src"] in by_source
+    ]
     pairs.sort(key=lambda ab: ab[1]["chrf"] - ab[0]["chrf"])
     return [{"src": a["src"], "ref": a["ref"], "chrf_a": a["chrf"], "chrf_b": b["chrf"], "domain": a.get("domain", "")}
             for a, b in pairs[:n]]  # fmt: skip

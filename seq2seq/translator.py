@@ -334,7 +334,9 @@ class TranslationSession:
         changed_at = len(self.steps)
         self.run(max_len)
         changed = self.snapshot()
-        self.rewind(changed_at)  # back to just after the changed step(s): their states are kept, so this is exact
+        self.rewind(
+            changed_at
+        )  # back to just after the changed step(s): their states are kept, so this is exact
         written = " ".join(self.pieces(ids)) if ids is not None else self.tgt_tokens[index]
         return WhatIf(index, original_token, written, original, changed)
 
@@ -466,7 +468,9 @@ class Translator:
         non-negative rows summing to 1, teacher-forced on the translation (or one of its n-best)."""
         return self.attribute(translation.src_tokens, (candidate or translation).tgt_tokens, method)
 
-    def attribute(self, src_tokens: list[str], tgt_tokens: list[str], method: str = "integrated_gradients") -> np.ndarray:
+    def attribute(
+        self, src_tokens: list[str], tgt_tokens: list[str], method: str = "integrated_gradients"
+    ) -> np.ndarray:
         """`saliency` for any source and output pieces (an eval.jsonl row, say)."""
         src_ids = [self.src_tokenizer.piece_to_id(p) for p in src_tokens]
         tgt_ids = [self.tgt_tokenizer.piece_to_id(p) for p in tgt_tokens]

@@ -43,7 +43,9 @@ def test_gradient_times_input_matches_finite_differences(tiny_translator):
             positions = torch.arange(len(tgt))
             with torch.no_grad():
                 copies = embedded[None].expand(len(tgt), -1, -1)
-                return attribution._log_probs(model, copies, torch.tensor([src]), torch.tensor([tgt]), positions).numpy()
+                return attribution._log_probs(
+                    model, copies, torch.tensor([src]), torch.tensor([tgt]), positions
+                ).numpy()
 
         numeric = (f(x + eps * direction) - f(x - eps * direction)) / (2 * eps)  # (Ty,)
         gradient = raw / np.where(x.numpy() == 0, 1, x.numpy())[None]  # undo the × input

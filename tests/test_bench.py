@@ -95,6 +95,23 @@ def test_classroom_smoke_run():
 
     results = {"after": classroom.run(repeats=1, sessions=2, app_dir=None)}
     clicks = results["after"]["clicks"]
-    assert set(clicks) == {"next", "back", "force", "word level"} and all(r["median_ms"] > 0 for r in clicks.values())
+    assert set(clicks) == {"next", "back", "force", "word level"} and all(
+        r["median_ms"] > 0 for r in clicks.values()
+    )
     assert results["after"]["class"]["problems"] == [] and results["after"]["class"]["interactions"]["n"] == 8
     assert "| next | 1 |" in classroom.table(results)
+
+
+def test_explain_smoke_run(tiny_checkpoint, toy_corpus, tmp_path):
+    import lzma
+
+    from bench import explain
+
+    checkpoint = tmp_path / "tiny"
+    shutil.copytree(tiny_checkpoint, checkpoint)
+    shutil.copy(toy_corpus / "test.tsv", checkpoint / "test.tsv")
+    (checkpoint / "train.tsv.xz").write_bytes(lzma.compress((toy_corpus / "train.tsv").read_bytes()))
+    results = explain.main(["--checkpoint", str(checkpoint), "--repeats", "1", "--queries", "3"])
+    assert results["integrated_gradients"]["p50_ms"] > 0 and results["query"]["n"] == 3
+    assert results["training_pairs"] == 300 and results["completeness_gap"]["max_abs"] < 0.5
+    assert "nearest training examples" in explain.table(results)

@@ -137,7 +137,42 @@ def test_attention_agreement_over_the_test_split_by_domain_and_length(checkpoint
     assert ("grad_x_input", "all") in groups and ("integrated_gradients", "all") in groups
     every = next(r for r in report["rows"] if r["method"] == "grad_x_input" and r["group"] == "all")
     _, _, rows = read_eval(folder)
-    assert every["sentences"] == len(rows) and 0 <= every["top_match"] <= 1 and -1 <= every["rank_correlation"] <= 1
+    assert (
+        every["sentences"] == len(rows)
+        and 0 <= every["top_match"] <= 1
+        and -1 <= every["rank_correlation"] <= 1
+    )
     assert any(g.startswith("words: ") for _, g in groups)
     assert "top match" in capsys.readouterr().out
     assert main(["agreement", str(checkpoints_dir / "tiny-fixed")]) == 2  # no attention: a clear error
+
+
+def test_evaluation_by_domain(tiny_checkpoint, toy_corpus, tmp_path):
+    from seq2seq.data import read_pairs_tsv, write_pairs_tsv
+    from seq2seq.decoding import Search
+    from seq2seq.evaluate import domains_table, evaluate_checkpoint
+
+    pairs = read_pairs_tsv(toy_corpus / "test.tsv")
+    mixed = [
+        p.__class__(p.source, p.target, domain="software" if k % 3 else "everyday")
+        for k, p in enumerate(pairs)
+    ]
+    write_pairs_tsv(mixed, tmp_path / "test.tsv")
+    evaluate_checkpoint(
+        tiny_checkpoint,
+        tmp_path / "test.tsv",
+        Search(beam_size=2),
+        out=tmp_path / "eval",
+        show_progress=False,
+    )
+    summary, buckets, rows = read_eval(tmp_path / "eval")
+    assert {r["domain"] for r in rows} == {
+        "software",
+        "everyday",
+    }  # eval.jsonl carries each sentence's domain
+    domains = summary["domains"]
+    assert set(domains) == {"software", "everyday"}
+    assert domains["software"]["n"] + domains["everyday"]["n"] == summary["sentences"] == len(rows)
+    assert [b["bucket"] for b in domains["everyday"]["buckets"]] == [b["bucket"] for b in buckets]
+    table = domains_table({"tiny": summary})
+    assert list(table["domain"]) == ["everyday", "software"] and "tiny chrF" in table.columns

@@ -25,7 +25,10 @@ def calibrated(tiny_checkpoint, toy_corpus, tmp_path_factory):
     (folder / "train.tsv.xz").write_bytes(lzma.compress((toy_corpus / "train.tsv").read_bytes()))
     unseen_file = folder.parent / "pharmacology.txt"
     unseen_file.write_text(UNSEEN, encoding="utf-8")
-    assert main(["calibrate", str(folder), "--dev", str(toy_corpus / "dev.tsv"), "--unseen", str(unseen_file)]) == 0
+    assert (
+        main(["calibrate", str(folder), "--dev", str(toy_corpus / "dev.tsv"), "--unseen", str(unseen_file)])
+        == 0
+    )
     return folder
 
 
@@ -40,7 +43,9 @@ def test_familiar_text_translates_quietly_and_unfamiliar_text_is_flagged(calibra
     quiet = translator.translate("the user opens the file now .")
     assert quiet.familiarity is not None and not quiet.familiarity.unfamiliar
     assert not [w for w in quiet.warnings if getattr(w, "code", "") == "unfamiliar"]
-    loud = translator.translate("Pharmacokinetic variability of monoclonal antibodies complicates dosing regimens.")
+    loud = translator.translate(
+        "Pharmacokinetic variability of monoclonal antibodies complicates dosing regimens."
+    )
     assert loud.familiarity.unfamiliar and "unseen" in loud.familiarity.reasons
     warning = next(w for w in loud.warnings if w.code == "unfamiliar")
     assert "far from what the model learned" in warning and "pharmacokinetic" in warning
@@ -59,4 +64,7 @@ def test_thresholds_from_samples_and_the_sentence_splitter():
     assert unseen("Click OK, 12 times!", vocabulary) == (1 / 3, ["times"])  # numbers do not count
     assert isinstance(check, FamiliarityCheck)
     text = "This licence applies to you.  Each contributor grants\nyou a licence now. Short one."
-    assert sentences_of(text) == ["This licence applies to you.", "Each contributor grants you a licence now."]
+    assert sentences_of(text) == [
+        "This licence applies to you.",
+        "Each contributor grants you a licence now.",
+    ]

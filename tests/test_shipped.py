@@ -61,5 +61,7 @@ def test_the_readme_python_example_runs_on_the_shipped_model(monkeypatch):
     assert HANGUL.search(names["r"].text)
     assert names["r"].attention.shape == (len(names["r"].tgt_tokens), len(names["r"].src_tokens))
     session = names["s"]
-    assert session.tgt_tokens[0] == "▁저장" and len(session.steps) == 2  # rewound, forced, then one edited step
+    assert (
+        session.tgt_tokens[0] == "▁저장" and len(session.steps) == 2
+    )  # rewound, forced, then one edited step
     assert session.steps[1].edited and session.steps[1].weights[0] == 1.0

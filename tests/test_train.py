@@ -229,3 +229,17 @@ def test_init_from_continues_a_saved_checkpoint_with_its_step_and_log(tiny_check
     assert (config["progress"]["step"], config["init_from"]["step"]) == (450, saved["step"])
     with pytest.raises(TrainingError, match="already holds a run"):
         train(cfg, show_progress=False, init_from=tiny_checkpoint)
+
+
+def test_domain_mixing_by_temperature():
+    from seq2seq.batching import mix_domains
+
+    domains = ["libreoffice"] * 900 + ["tatoeba"] * 100
+    assert list(mix_domains(domains, 1.0, seed=0)) == list(range(1000))  # T = 1: the corpus as it is
+    mixed = mix_domains(domains, 2.0, seed=0)
+    share = sum(domains[i] == "tatoeba" for i in mixed) / len(mixed)
+    assert len(mixed) == 1000 and share == pytest.approx(100**0.5 / (100**0.5 + 900**0.5), abs=0.01)  # 0.25
+    assert list(mix_domains(domains, 2.0, seed=0)) == list(mixed)  # the same epoch, the same examples
+    assert list(mix_domains(domains, 2.0, seed=1)) != list(mixed)
+    with pytest.raises(ValueError, match="positive"):
+        mix_domains(domains, 0.0, seed=0)
