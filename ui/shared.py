@@ -303,22 +303,22 @@ def example_options() -> list[str]:
 def sentence_input() -> str:
     """The sentence box every page shares (key `sentence`), an example picker and the Translate button.
 
-    The box sits in a form: typing does not rerun the page, so the first click elsewhere (a sidebar
-    link, say) is never swallowed by a rerun; Translate (or Ctrl+Enter) submits it.
+    Typing does not rerun the page (on_change="ignore"), so the first click elsewhere after typing, on a
+    sidebar link say, is never swallowed by a rerun; Translate (or Ctrl+Enter) translates it.
     """
     st.selectbox(
         t("examples.label"), example_options(), index=None, key="example", placeholder=t("examples.placeholder"),
         on_change=_use_example,
     )  # fmt: skip
+    if "sentence" in st.session_state:  # the box as typed: it arrives with the run a click starts
+        st.session_state["_sentence"] = st.session_state["sentence"]
     st.session_state.setdefault("_sentence", EXAMPLES["everyday"][0])
     st.session_state["sentence"] = st.session_state["_sentence"]
-    with st.form("sentence_form", border=False, enter_to_submit=False):
-        st.text_area(
-            t("sentence.label"), height=80, max_chars=MAX_INPUT_CHARS, help=t("sentence.help"), key="sentence"
-        )
-        st.form_submit_button(
-            t("sentence.translate"), type="primary", key="translate", on_click=_keep, args=("sentence",)
-        )
+    st.text_area(
+        t("sentence.label"), height=80, max_chars=MAX_INPUT_CHARS, help=t("sentence.help"), key="sentence",
+        on_change="ignore",
+    )  # fmt: skip
+    st.button(t("sentence.translate"), type="primary", key="translate")
     return st.session_state["_sentence"]
 
 

@@ -51,7 +51,7 @@ STRINGS = {
     "examples.software": "Software help",
     "examples.long": "Long",
     "sentence.label": "English sentence",
-    "sentence.help": "Press Ctrl+Enter or click Translate.",
+    "sentence.help": "Type or paste a sentence, then click Translate.",
     "sentence.translate": "Translate",
     "heatmap.range": "Colour range",
     "heatmap.range_full": "0–1",

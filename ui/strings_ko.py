@@ -54,7 +54,7 @@ STRINGS = {
     "examples.software": "소프트웨어 도움말",
     "examples.long": "긴 문장",
     "sentence.label": "영어 문장",
-    "sentence.help": "Ctrl+Enter를 누르거나 번역을 클릭하세요.",
+    "sentence.help": "문장을 입력하거나 붙여 넣고 번역을 누르세요.",
     "sentence.translate": "번역",
     "heatmap.range": "색 범위",
     "heatmap.range_full": "0–1",
