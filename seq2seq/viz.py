@@ -13,6 +13,7 @@ Every word a figure writes comes from `LABELS` (English), which the app replaces
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -28,6 +29,10 @@ BAR_COLOUR, MUTED_COLOUR = "#1f77b4", "#b0b0b0"
 NO_HOVER_BOX = "<extra></extra>"  # hides the trace-name box next to each hover
 CELL = 24  # px per heatmap row or column
 LABEL_PX = 8  # about one character of tick label, for the room rotated labels need
+NARROWEST_PLOT = 450  # px of plot area on an 800 px screen with the sidebar open
+WIDEST_PLOT = 1000  # px of plot area at 1400 px with the sidebar open: Streamlit fits charts to the page
+LINE_PX = 16  # upright labels of TICK_FONT px need this much room each, or they overlap
+TREE_LABEL_PX = 64  # a beam-tree label of up to 8 characters
 
 LABELS: dict[str, str] = {
     "source": "source",
@@ -102,16 +107,22 @@ def _token_axis(
 ) -> dict[str, Any]:
     """Numeric tick positions with escaped token labels, so repeated tokens keep their own slot.
 
-    A long horizontal axis gets upright (90°) labels, so no two overlap; flagged positions get bold red labels.
+    A long horizontal axis gets upright (90°) labels; one too long for every label to fit beside the next
+    in the narrowest plot labels every second (third, ...) token, flagged ones always; hover names them all.
+    Flagged positions get bold red labels.
     """
     text = [_escape(t) for t in tokens]
     for j in flagged:
         text[j] = f"<b><span style='color:{FLAG_COLOUR}'>{text[j]}</span></b>"
-    crowded = not vertical and sum(len(t) + 1 for t in tokens) * LABEL_PX > CELL * 2.2 * len(tokens)
+    # upright labels once they would not fit side by side in the narrowest plot a page gives (a tablet)
+    crowded = not vertical and sum(len(str(t)) + 1 for t in tokens) * LABEL_PX > NARROWEST_PLOT
+    room = (WIDEST_PLOT if not vertical else len(tokens) * CELL) / max(len(tokens), 1)
+    stride = max(1, math.ceil(LINE_PX / room)) if not vertical else 1
+    shown = [j for j in range(len(tokens)) if j % stride == 0 or j in flagged or j == len(tokens) - 1]
     return {
         "tickmode": "array",
-        "tickvals": list(range(len(tokens))),
-        "ticktext": text,
+        "tickvals": shown,
+        "ticktext": [text[j] for j in shown],
         "tickangle": -90 if crowded else 0,
         "tickfont": {"size": TICK_FONT},
     }
@@ -167,11 +178,10 @@ def _frame(
     )  # fmt: skip
 
 
-def heatmap_size(src_tokens: Sequence[str], tgt_tokens: Sequence[str]) -> tuple[int, int]:
-    """(width, height) in px that give every token a cell and every label room: wide sentences scroll."""
-    width = _label_room(tgt_tokens) + CELL * len(src_tokens) + 120
-    height = CELL * len(tgt_tokens) + _label_room(src_tokens) + 110
-    return width, height
+def heatmap_height(src_tokens: Sequence[str], tgt_tokens: Sequence[str]) -> int:
+    """Pixels that give every target token a row of CELL and the source labels their room (the width is
+    the page's: Streamlit fits a chart to its column)."""
+    return CELL * len(tgt_tokens) + _label_room(src_tokens) + 110
 
 
 def attention_heatmap(
@@ -240,15 +250,13 @@ def attention_heatmap(
         _frame(
             fig, (-0.5, cols - 0.5), (highlight_row - 0.5, highlight_row + 0.5), HIGHLIGHT_COLOUR, "highlight"
         )
-    width, natural = heatmap_size(src_tokens, tgt_tokens)
     return _style(
         fig,
         "attention_heatmap",
         title or text["heatmap_title"],
-        height or max(200, natural),
+        height or max(200, heatmap_height(src_tokens, tgt_tokens)),
         flagged_src=flagged,
         highlight_row=highlight_row,
-        width=width,
         colour_range=colour_range,
     )
 
@@ -431,7 +439,7 @@ def beam_tree(
 
     By default only the n-best hypotheses are drawn, one row each, labelled where they differ from the
     row above; `show_pruned` adds every expanded node (pruned ones faded and unlabelled, hover tells).
-    Wide trees get a width that scrolls, and zoom and pan stay on.
+    Crowded steps are labelled every second (third, ...) step; drag a box to zoom in, hover for any token.
     """
     text = _labels(labels)
     title = text["tree_title_pruned"] if show_pruned else text["tree_title"]
@@ -464,8 +472,17 @@ def beam_tree(
         marker={"color": MUTED_COLOUR, "size": 12}, hoverinfo="skip", name="root", showlegend=False,
     )  # fmt: skip
     on = [n.id in kept for n in shown_nodes]
-    # n-best nodes carry their token (cut to what fits a step's width); pruned ones tell it on hover
-    shown_text = [_escape(_fit(n.piece)) if n.id in kept else "" for n in shown_nodes]
+    # n-best nodes carry their token (cut to 8 characters), on every `stride`-th step when the steps are too
+    # narrow for all, and where a row branches off or ends; pruned ones, and all of them, tell it on hover
+    steps_shown = max(n.step for n in shown_nodes) + 2
+    stride = max(1, math.ceil(steps_shown * TREE_LABEL_PX / WIDEST_PLOT))
+    by_id = {n.id: n for n in shown_nodes}
+
+    def labelled(n: TreeNode) -> bool:
+        branch = n.parent == -1 or n.parent not in by_id or y[by_id[n.parent].id] != y[n.id]
+        return n.id in kept and (n.step % stride == 0 or n.finished or branch)
+
+    shown_text = [_escape(_fit(n.piece)) if labelled(n) else "" for n in shown_nodes]
     fig.add_scatter(
         x=[n.step for n in shown_nodes],
         y=[y[n.id] for n in shown_nodes],
@@ -508,10 +525,10 @@ def beam_tree(
     fig.update_yaxes(visible=False, range=[top + rows + 0.6, top - 0.9])  # room above the first row's labels
     widest = max(sum(1 for n in shown_nodes if n.step == s) for s in range(steps + 1))
     height = max(300, int(55 * (rows + 1)) + 140) if not show_pruned else max(300, 45 * widest + 140)
-    fig.update_layout(dragmode="pan")
+    fig.update_layout(dragmode="zoom")  # drag a box to read a crowded stretch; a double click zooms out
     return _style(
         fig, "beam_tree", title, height, selected_path=list(selected_path or []),
-        width=max(600, 70 * (steps + 2) + 120), show_pruned=show_pruned,
+        show_pruned=show_pruned,
     )  # fmt: skip
 
 

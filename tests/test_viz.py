@@ -243,3 +243,21 @@ def test_coverage_bars_flags_outside_thresholds():
     assert set(labels) == {0.3, 2.0}
     assert all(a.xref == "paper" and a.x == 1 and a.xanchor == "left" for a in labels.values())
     serialisable(fig)
+
+
+def test_long_sentences_get_upright_labels_of_legible_size_and_a_width_that_scrolls():
+    short = viz.attention_heatmap(attention(), SRC, TGT)
+    assert short.layout.xaxis.tickangle == 0 and short.layout.xaxis.tickfont.size >= 12
+    words = [f"▁word{k}" for k in range(60)] + ["</s>"]
+    alpha = np.full((3, len(words)), 1 / len(words))
+    long = viz.attention_heatmap(alpha, words, TGT[:3])
+    assert long.layout.xaxis.tickangle == -90 and long.layout.yaxis.tickfont.size >= 12
+    denser = viz.attention_heatmap(np.full((3, 90), 1 / 90), [f"▁w{k}" for k in range(90)], TGT[:3])
+    ticks = list(denser.layout.xaxis.tickvals)
+    assert (
+        ticks[:3] == [0, 2, 4] and ticks[-1] == 89
+    )  # too many to fit side by side: every other one, and the end
+    auto = viz.attention_heatmap(
+        np.array([[0.1, 0.05, 0.05, 0.05, 0.05]] * 4) * 2, SRC, TGT, colour_range="auto"
+    )
+    assert auto.data[0].zmax == pytest.approx(0.2) and "auto" in auto.data[0].colorbar.title.text

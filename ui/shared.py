@@ -389,24 +389,19 @@ def figure_labels() -> dict[str, str]:
     return labels("viz")
 
 
-def chart(fig: go.Figure, key: str, *, name: str | None = None, scroll: bool = True) -> None:
-    """Draw a figure: larger in projector mode, wide ones at their own width (they scroll), and a camera
-    button that saves a PNG in the browser (no network needed), named after the model and sentence."""
-    width = (fig.layout.meta or {}).get("width") if isinstance(fig.layout.meta, dict) else None
+def chart(fig: go.Figure, key: str, *, name: str | None = None) -> None:
+    """Draw a figure: larger in projector mode, and a camera button that saves a PNG in the browser (no
+    network needed), named after the model and sentence."""
     if projector():
         fig.update_layout(font_size=18, height=int((fig.layout.height or 400) * 1.3))
         fig.update_xaxes(tickfont_size=17)
         fig.update_yaxes(tickfont_size=17)
-        width = int(width * 1.3) if width else None
     config = {
         "displaylogo": False,
         "toImageButtonOptions": {"format": "png", "filename": (name or key).removesuffix(".png"), "scale": 2},
         "modeBarButtonsToRemove": ["lasso2d", "select2d"],
     }
-    if scroll and width and width > 1100:
-        st.plotly_chart(fig, key=key, width=int(width), config=config)
-    else:
-        st.plotly_chart(fig, key=key, config=config)
+    st.plotly_chart(fig, key=key, config=config)
 
 
 def png_name(settings: Settings, source: str, what: str) -> str:

@@ -259,8 +259,8 @@ STRINGS = {
     "beam.show_pruned": "Show pruned branches",
     "beam.show_pruned_help": "Every expanded node, faded where no n-best hypothesis uses it (hover for its token)",
     "beam.tree_caption": "{nodes} expanded nodes over {steps} steps, beam {beam}, model time {ms} ms. One row per "
-    "n-best hypothesis; colour: cumulative log p; squares: finished with </s>; orange: the selected one. Drag to "
-    "pan, scroll to zoom.",
+    "n-best hypothesis; colour: cumulative log p; squares: finished with </s>; orange: the selected one. Drag a "
+    "box to zoom into a crowded stretch, double-click to zoom out; hover a node for its token.",
     "beam.hypothesis": "Hypothesis {n}",
     "beam.hypothesis_meta": "score {score} · log p {logp} · {n} tokens",
     "beam.unfinished": "unfinished (length limit)",

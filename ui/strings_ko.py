@@ -254,7 +254,7 @@ STRINGS = {
     "beam.show_pruned": "가지치기된 가지 보기",
     "beam.show_pruned_help": "펼친 모든 노드, n-best 가설이 쓰지 않는 것은 흐리게 (마우스를 올리면 토큰)",
     "beam.tree_caption": "단계 {steps}개에 펼친 노드 {nodes}개, 빔 {beam}, 모델 시간 {ms} ms. n-best 가설마다 한 줄; 색: 누적 "
-    "log p; 네모: </s>로 완성; 주황: 고른 가설. 끌어서 이동, 스크롤로 확대.",
+    "log p; 네모: </s>로 완성; 주황: 고른 가설. 빽빽한 곳은 상자를 끌어 확대하고, 두 번 클릭하면 돌아옵니다. 노드에 마우스를 올리면 토큰이 보입니다.",
     "beam.hypothesis": "가설 {n}",
     "beam.hypothesis_meta": "점수 {score} · log p {logp} · 토큰 {n}개",
     "beam.unfinished": "미완성 (길이 제한)",
