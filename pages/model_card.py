@@ -28,16 +28,13 @@ except ValueError as exc:
 st.header(t("card.test_scores"))
 if isinstance(summary, dict):
     with ui.row():
-        st.metric("chrF", summary.get("chrf", ui.MISSING), width="content")
-        st.metric(
-            f"BLEU ({summary.get('bleu_tokenize', '?')})", summary.get("bleu", ui.MISSING), width="content"
-        )
-        st.metric(t("card.sentences"), summary.get("sentences", ui.MISSING), width="content")
-        st.metric(
+        ui.metric("chrF", summary.get("chrf", ui.MISSING))
+        ui.metric(f"BLEU ({summary.get('bleu_tokenize', '?')})", summary.get("bleu", ui.MISSING))
+        ui.metric(t("card.sentences"), summary.get("sentences", ui.MISSING))
+        ui.metric(
             t("card.speed"),
             summary.get("sentences_per_s", ui.MISSING),
             help=t("card.speed_help", device=summary.get("device", "?")),
-            width="content",
         )
     st.caption(t("card.beam", beam=summary.get("beam_size", "?")))
     domains = domains_table({translator.name: summary})

@@ -45,28 +45,13 @@ candidate = candidates[pick]
 st.subheader(t("translate.translation") if pick == 0 else t("translate.hypothesis", n=pick + 1))
 ui.big_text(candidate.text, "1.8rem")
 with ui.row():  # metrics at their own width, wrapping on a narrow screen instead of cutting labels
-    st.metric(
-        t("translate.metric.time"),
-        f"{result.elapsed_ms:.0f} ms",
-        help=t("translate.metric.time_help"),
-        width="content",
-    )
-    st.metric(
+    ui.metric(t("translate.metric.time"), f"{result.elapsed_ms:.0f} ms", help=t("translate.metric.time_help"))
+    ui.metric(
         t("translate.metric.search"),
         t("translate.greedy") if settings.beam_size == 1 else f"beam {settings.beam_size}",
-        width="content",
     )
-    st.metric(
-        t("translate.metric.score"),
-        f"{candidate.score:.3f}",
-        help=t("translate.metric.score_help"),
-        width="content",
-    )
-    st.metric(
-        t("translate.metric.tokens"),
-        f"{len(result.src_tokens)} → {len(candidate.tgt_tokens)}",
-        width="content",
-    )
+    ui.metric(t("translate.metric.score"), f"{candidate.score:.3f}", help=t("translate.metric.score_help"))
+    ui.metric(t("translate.metric.tokens"), f"{len(result.src_tokens)} → {len(candidate.tgt_tokens)}")
 if not candidate.finished:
     st.warning(t("common.length_limit"))
 
@@ -106,17 +91,11 @@ def where_it_looked() -> None:
         scores = word_level(raw, result.src_tokens, candidate.tgt_tokens).matrix if word else raw
         agree = attribution.agreement(matrix, scores)
         with ui.row():
-            st.metric(
-                t("translate.agree_top"),
-                f"{agree.top_match:.0%}",
-                help=t("translate.agree_top_help"),
-                width="content",
-            )
-            st.metric(
+            ui.metric(t("translate.agree_top"), f"{agree.top_match:.0%}", help=t("translate.agree_top_help"))
+            ui.metric(
                 t("translate.agree_rank"),
                 f"{agree.rank_correlation:.2f}",
                 help=t("translate.agree_rank_help"),
-                width="content",
             )
         ui.chart(viz.attention_heatmap(scores, src, tgt, title=t("translate.saliency_title", method=t("translate.method." + method)),
                                        colour_range=colour_range, colorscale="Oranges", value_name=t("translate.attribution"), labels=labels),

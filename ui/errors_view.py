@@ -8,7 +8,7 @@ from seq2seq import diagnostics, viz
 from seq2seq.diagnostics import DROPPED_BELOW, REPEATED_ABOVE
 
 from .i18n import t
-from .shared import MISSING, Settings, chart, figure_labels, no_attention, png_name
+from .shared import MISSING, Settings, chart, figure_labels, metric, no_attention, png_name
 from .shared import row as side_by_side
 from .text import diff_html, markdown_text
 
@@ -48,12 +48,10 @@ def detail(settings: Settings, row: dict, prefix: str) -> None:
     )
     flags = diagnostics.row_flags(row)
     with side_by_side():
-        st.metric("chrF", f"{row['chrf']:.1f}", width="content")
+        metric("chrF", f"{row['chrf']:.1f}")
         for key in ("dropped_share", "repeated_share", "entropy", "monotonicity"):
             value = row.get(key)
-            st.metric(
-                t("errors.metric." + key), MISSING if value is None else f"{value:.2f}", width="content"
-            )
+            metric(t("errors.metric." + key), MISSING if value is None else f"{value:.2f}")
     st.caption(
         t("errors.flags")
         + " "

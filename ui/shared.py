@@ -428,6 +428,11 @@ def heatmap_range_control(key: str) -> str:
     )  # fmt: skip
 
 
+def metric(label: str, value, help: str | None = None) -> None:
+    """A number with its label at its own width, for a `row()`: never squeezed until the label is cut."""
+    st.metric(label, value, help=help, width="content")
+
+
 def row():
     """Elements side by side at their own width, wrapping to the next line on a narrow screen (a tablet)
     instead of squeezing columns until labels are cut."""
