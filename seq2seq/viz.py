@@ -681,7 +681,7 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
             customdata=[[[_escape(s), t] for s in src_tokens] for t in tgt],
             hovertemplate=f"{_escape(text['source'])}: %{{customdata[0]}}<br>{_escape(text['target'])}: %{{customdata[1]}}"
             "<br>α = %{z:.4f}" + NO_HOVER_BOX,
-            colorbar={"title": {"text": "α"}, "thickness": 10, "x": 0.55},
+            colorbar={"title": {"text": "α"}, "thickness": 10, "x": 0.5, "xanchor": "left", "len": 0.8},
         )  # fmt: skip
 
     def marker(step: int) -> go.Scatter:
@@ -690,7 +690,12 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
                           line={"color": HIGHLIGHT_COLOUR, "width": 2}, hoverinfo="skip", showlegend=False)  # fmt: skip
 
     def y_axis(snapshot: dict) -> dict:
-        return _token_axis(snapshot["outputs"][probe]["tgt_tokens"], vertical=True)
+        """The output's tokens top to bottom; an explicit range, because an animation does not autorange."""
+        rows = len(snapshot["outputs"][probe]["tgt_tokens"])
+        return {
+            **_token_axis(snapshot["outputs"][probe]["tgt_tokens"], vertical=True),
+            "range": [rows - 0.5, -0.5],
+        }
 
     last = snapshots[-1]
     fig.add_trace(heat(last), row=1, col=1)
@@ -700,7 +705,7 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
                              line_color=BAR_COLOUR, marker_size=4), row=1, col=2, secondary_y=True)  # fmt: skip
     fig.add_trace(marker(last["step"]), row=1, col=2)
     fig.update_xaxes(**_token_axis(src_tokens), title_text=text["source_axis"], showgrid=False, row=1, col=1)
-    fig.update_yaxes(**y_axis(last), autorange="reversed", showgrid=False, row=1, col=1)
+    fig.update_yaxes(**y_axis(last), showgrid=False, row=1, col=1)
     fig.update_xaxes(title_text=text["step"], row=1, col=2)
     fig.update_yaxes(title_text="chrF", row=1, col=2)
     fig.update_yaxes(title_text=text["loss"], secondary_y=True, row=1, col=2)
@@ -716,7 +721,7 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
             name=str(s["step"]),
             data=[heat(s), marker(s["step"])],
             traces=[0, 3],
-            layout={"yaxis": {**y_axis(s), "autorange": "reversed"}, "title": {"text": _escape(title(s))}},
+            layout={"yaxis": y_axis(s), "title": {"text": _escape(title(s))}},
         )
         for s in snapshots
     ]
@@ -730,7 +735,8 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
             ],
         }],
         sliders=[{
-            "active": len(snapshots) - 1, "x": 0.16, "y": -0.22, "len": 0.84, "currentvalue": {"prefix": f"{_escape(text['step'])}: "},
+            "active": len(snapshots) - 1, "x": 0.24, "y": -0.22, "len": 0.76,
+            "currentvalue": {"prefix": f"{_escape(text['step'])}: ", "xanchor": "right"},
             "steps": [
                 {"label": str(s["step"]), "method": "animate",
                  "args": [[str(s["step"])], {"mode": "immediate", "frame": {"duration": 0, "redraw": True}}]}
@@ -739,8 +745,10 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
         }],
         legend={"orientation": "h", "x": 0.62, "y": 1.08},
     )  # fmt: skip
-    rows = max(len(s["outputs"][probe]["tgt_tokens"]) for s in snapshots)
-    height = max(460, CELL * min(rows, 60) + _label_room(src_tokens) + 220)
+    # the height of the final output: an untrained model's early outputs run to the length limit, and
+    # their many rows simply get thinner as the animation plays
+    rows = len(last["outputs"][probe]["tgt_tokens"])
+    height = max(480, CELL * min(rows, 40) + _label_room(src_tokens) + 260)
     fig = _style(fig, "timeline", title(last), height, steps=steps, probe=probe)
     fig.update_layout(margin={"b": 150})
     return fig
