@@ -427,6 +427,58 @@ def _edges(nodes: Sequence[TreeNode], y: dict[int, float], keep: Callable[[int],
     return xs, ys
 
 
+def _tree_nodes(
+    fig: go.Figure,
+    nodes: Sequence[TreeNode],
+    y: dict[int, float],
+    kept: set[int],
+    selected: set[int],
+    text: dict,
+) -> None:
+    """The beam tree's nodes: colour = cumulative log p, squares finished, the selected path ringed."""
+    shown_nodes = nodes
+    on = [n.id in kept for n in shown_nodes]
+    # n-best nodes carry their token (cut to 8 characters), on every `stride`-th step when the steps are too
+    # narrow for all, and where a row branches off or ends; pruned ones, and all of them, tell it on hover
+    steps_shown = max(n.step for n in shown_nodes) + 2
+    stride = max(1, math.ceil(steps_shown * TREE_LABEL_PX / WIDEST_PLOT))
+    by_id = {n.id: n for n in shown_nodes}
+
+    def labelled(n: TreeNode) -> bool:
+        branch = n.parent == -1 or n.parent not in by_id or y[by_id[n.parent].id] != y[n.id]
+        return n.id in kept and (n.step % stride == 0 or n.finished or branch)
+
+    shown_text = [_escape(_fit(n.piece)) if labelled(n) else "" for n in shown_nodes]
+    fig.add_scatter(
+        x=[n.step for n in shown_nodes],
+        y=[y[n.id] for n in shown_nodes],
+        mode="markers+text",
+        name="nodes",
+        showlegend=False,
+        text=shown_text,
+        textposition="top center",
+        textfont={"color": ["#222222" if o else MUTED_COLOUR for o in on], "size": 12},
+        customdata=[
+            [_escape(piece_label(n.piece, text)), n.step, n.logprob, text["finished"] if n.finished else ""]
+            for n in shown_nodes
+        ],
+        hovertemplate=f"%{{customdata[0]}}<br>{_escape(text['step'])} %{{customdata[1]}}<br>"
+        f"{_escape(text['cumulative'])} = %{{customdata[2]:.3f}}<br>%{{customdata[3]}}" + NO_HOVER_BOX,
+        marker={
+            "color": [n.logprob for n in shown_nodes],
+            "colorscale": "Viridis",
+            "colorbar": {"title": {"text": "log p"}, "thickness": 12},
+            "size": [16 if n.id in selected else 11 for n in shown_nodes],
+            "opacity": [1.0 if o else 0.3 for o in on],
+            "symbol": ["square" if n.finished else "circle" for n in shown_nodes],
+            "line": {
+                "color": [HIGHLIGHT_COLOUR if n.id in selected else "#ffffff" for n in shown_nodes],
+                "width": [3 if n.id in selected else 1 for n in shown_nodes],
+            },
+        },
+    )
+
+
 def beam_tree(
     nodes: Sequence[TreeNode],
     *,
@@ -471,46 +523,7 @@ def beam_tree(
         x=[-1], y=[0], mode="markers+text", text=[_escape("<s>")], textposition="middle left",
         marker={"color": MUTED_COLOUR, "size": 12}, hoverinfo="skip", name="root", showlegend=False,
     )  # fmt: skip
-    on = [n.id in kept for n in shown_nodes]
-    # n-best nodes carry their token (cut to 8 characters), on every `stride`-th step when the steps are too
-    # narrow for all, and where a row branches off or ends; pruned ones, and all of them, tell it on hover
-    steps_shown = max(n.step for n in shown_nodes) + 2
-    stride = max(1, math.ceil(steps_shown * TREE_LABEL_PX / WIDEST_PLOT))
-    by_id = {n.id: n for n in shown_nodes}
-
-    def labelled(n: TreeNode) -> bool:
-        branch = n.parent == -1 or n.parent not in by_id or y[by_id[n.parent].id] != y[n.id]
-        return n.id in kept and (n.step % stride == 0 or n.finished or branch)
-
-    shown_text = [_escape(_fit(n.piece)) if labelled(n) else "" for n in shown_nodes]
-    fig.add_scatter(
-        x=[n.step for n in shown_nodes],
-        y=[y[n.id] for n in shown_nodes],
-        mode="markers+text",
-        name="nodes",
-        showlegend=False,
-        text=shown_text,
-        textposition="top center",
-        textfont={"color": ["#222222" if o else MUTED_COLOUR for o in on], "size": 12},
-        customdata=[
-            [_escape(piece_label(n.piece, labels)), n.step, n.logprob, text["finished"] if n.finished else ""]
-            for n in shown_nodes
-        ],
-        hovertemplate=f"%{{customdata[0]}}<br>{_escape(text['step'])} %{{customdata[1]}}<br>"
-        f"{_escape(text['cumulative'])} = %{{customdata[2]:.3f}}<br>%{{customdata[3]}}" + NO_HOVER_BOX,
-        marker={
-            "color": [n.logprob for n in shown_nodes],
-            "colorscale": "Viridis",
-            "colorbar": {"title": {"text": "log p"}, "thickness": 12},
-            "size": [16 if n.id in selected else 11 for n in shown_nodes],
-            "opacity": [1.0 if o else 0.3 for o in on],
-            "symbol": ["square" if n.finished else "circle" for n in shown_nodes],
-            "line": {
-                "color": [HIGHLIGHT_COLOUR if n.id in selected else "#ffffff" for n in shown_nodes],
-                "width": [3 if n.id in selected else 1 for n in shown_nodes],
-            },
-        },
-    )
+    _tree_nodes(fig, shown_nodes, y, kept, selected, text)
     steps = max(n.step for n in shown_nodes)
     fig.update_xaxes(
         tickmode="array",
