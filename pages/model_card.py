@@ -1,5 +1,6 @@
 """Model card: test scores (overall, by domain, by length), training curves, the card and the config."""
 
+import pandas as pd
 import streamlit as st
 
 from seq2seq import viz
@@ -50,7 +51,8 @@ if buckets:
 if isinstance(agreement, dict) and agreement.get("rows"):
     st.subheader(t("card.agreement"))
     st.caption(t("card.agreement_caption"))
-    st.dataframe(agreement["rows"], hide_index=True, key="mc_agreement")
+    table = pd.DataFrame(agreement["rows"]).rename(columns=lambda c: t("card.col." + c))
+    st.dataframe(table, hide_index=True, key="mc_agreement")
 
 st.header(t("card.training"))
 ui.chart(viz.training_curves(read_jsonl(folder / METRICS_FILE), labels=ui.figure_labels()), "mc_curves")

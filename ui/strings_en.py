@@ -381,6 +381,11 @@ STRINGS = {
     "card.agreement": "Attention vs attribution on the test split",
     "card.agreement_caption": "Does the most-attended source token also contribute most to the output? By domain and "
     "by source length.",
+    "card.col.method": "method",
+    "card.col.group": "sentences from",
+    "card.col.sentences": "sentences",
+    "card.col.top_match": "same top token",
+    "card.col.rank_correlation": "rank correlation",
     "card.training": "Training",
     "card.card": "Card",
     "card.card_language": "The card is written in English with the checkpoint.",
