@@ -222,7 +222,7 @@ def write_card(
     lines += _agreement_lines(read_json(folder / AGREEMENT_FILE))
     lines += [
         "",
-        "Per-sentence results with attention and diagnostics: `eval.jsonl`. "
+        "Per-sentence results with attention and diagnostics: `eval.jsonl.gz`. "
         f"Test split: `{TEST_FILE}`"
         + (f", training pairs: `{TRAIN_FILE}`" if (folder / TRAIN_FILE).is_file() else "")
         + f" (see `{ATTRIBUTION_FILE}`).",

@@ -2,7 +2,7 @@
 lecture's point 4), with every sentence diagnosed.
 
 Writes next to the checkpoint (or into `out`):
-- eval.jsonl: one line per sentence (src, ref, hyp, domain, chrF, tokens, attention, diagnostics);
+- eval.jsonl.gz: one line per sentence (src, ref, hyp, domain, chrF, tokens, attention, diagnostics);
 - eval_buckets.json: chrF/BLEU per source-length bucket;
 - eval_summary.json: corpus chrF and BLEU (char-tokenised for Korean), and the same per domain.
 """
@@ -24,7 +24,8 @@ from .diagnostics import LENGTH_BUCKETS, bucket_name, sentence_row
 from .jsonfiles import read_json, read_jsonl, write_json, write_jsonl
 from .translator import load_translator
 
-EVAL_FILE, BUCKETS_FILE, SUMMARY_FILE = "eval.jsonl", "eval_buckets.json", "eval_summary.json"
+EVAL_FILE, BUCKETS_FILE, SUMMARY_FILE = "eval.jsonl.gz", "eval_buckets.json", "eval_summary.json"
+LEGACY_EVAL_FILE = "eval.jsonl"  # uncompressed, as checkpoints before the mixed corpus ship it
 
 
 def bleu_tokenize(target_lang: str) -> str:
@@ -103,6 +104,7 @@ def evaluate_checkpoint(
     buckets = score_by_length(rows, tokenize)
     folder = Path(out or checkpoint)
     write_jsonl(folder / EVAL_FILE, rows)
+    (folder / LEGACY_EVAL_FILE).unlink(missing_ok=True)  # one eval file per folder, never a stale one
     write_json(folder / BUCKETS_FILE, buckets, indent=2)
     write_json(folder / SUMMARY_FILE, summary, indent=2)
     if show_progress:
@@ -127,7 +129,8 @@ def _print_scores(name: str, summary: dict, buckets: list[dict], by_domain: dict
 def read_eval(folder: str | Path) -> tuple[dict | None, list[dict] | None, list[dict] | None]:
     """(summary, buckets, rows) saved by `evaluate_checkpoint`; None for what is missing."""
     folder = Path(folder)
-    rows = read_jsonl(folder / EVAL_FILE) if (folder / EVAL_FILE).is_file() else None
+    path = next((folder / n for n in (EVAL_FILE, LEGACY_EVAL_FILE) if (folder / n).is_file()), None)
+    rows = read_jsonl(path) if path is not None else None
     return read_json(folder / SUMMARY_FILE), read_json(folder / BUCKETS_FILE), rows
 
 
@@ -206,7 +209,7 @@ def attention_agreement(
         raise ValueError(f"{translator.name} has no attention to compare with attribution")
     _, _, rows = read_eval(checkpoint)
     if not rows:
-        raise ValueError(f"{checkpoint}: evaluate it first (no eval.jsonl)")
+        raise ValueError(f"{checkpoint}: evaluate it first (no eval.jsonl.gz)")
     out: list[dict] = []
     for method, cap in samples.items():
         taken: dict[str, int] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,19 @@ def write_json(path: str | Path, value: Any, indent: int | None = None) -> None:
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
-    """One JSON object a line (metrics.jsonl, eval.jsonl); unreadable lines are skipped, because a kill or
-    a live run may cut the last one short. A missing file gives []."""
+    """One JSON object a line (metrics.jsonl, eval.jsonl.gz: gzip by the name); unreadable lines are
+    skipped, because a kill or a live run may cut the last one short. A missing file gives []."""
     path = Path(path)
     if not path.is_file():
         return []
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path}: not a readable gzip file ({exc})") from exc
     rows = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in data.decode("utf-8", errors="replace").splitlines():
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
@@ -55,4 +62,6 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 
 def write_jsonl(path: str | Path, rows: list[dict]) -> None:
-    atomic_write_bytes(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))
+    """Atomic; gzip-compressed when the name ends in .gz (eval files ship inside the 25 MB limit)."""
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    atomic_write_bytes(path, gzip.compress(data, mtime=0) if Path(path).suffix == ".gz" else data)

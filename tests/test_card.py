@@ -36,7 +36,7 @@ def test_export_writes_a_complete_documented_checkpoint(tiny_checkpoint, toy_cor
         "metrics.jsonl",
         "test.tsv",
         "ATTRIBUTION.md",
-        "eval.jsonl",
+        "eval.jsonl.gz",
         "eval_buckets.json",
         "eval_summary.json",
         "card.md",

@@ -176,3 +176,19 @@ def test_evaluation_by_domain(tiny_checkpoint, toy_corpus, tmp_path):
     assert [b["bucket"] for b in domains["everyday"]["buckets"]] == [b["bucket"] for b in buckets]
     table = domains_table({"tiny": summary})
     assert list(table["domain"]) == ["everyday", "software"] and "tiny chrF" in table.columns
+
+
+def test_eval_rows_are_gzipped_and_an_older_uncompressed_file_still_reads(checkpoints_dir, tmp_path):
+    import gzip
+    import shutil
+
+    folder = tmp_path / "old"
+    shutil.copytree(checkpoints_dir / "tiny-additive", folder)
+    _, _, rows = read_eval(folder)
+    assert (folder / EVAL_FILE).read_bytes()[:2] == b"\x1f\x8b" and rows
+    (folder / "eval.jsonl").write_bytes(gzip.decompress((folder / EVAL_FILE).read_bytes()))
+    (folder / EVAL_FILE).unlink()
+    assert read_eval(folder)[2] == rows  # a checkpoint shipped before the change
+    (folder / EVAL_FILE).write_bytes(b"\x1f\x8b not gzip")
+    with pytest.raises(ValueError, match="not a readable gzip file"):
+        read_eval(folder)

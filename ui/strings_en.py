@@ -342,7 +342,7 @@ STRINGS = {
     "errors.translated": "Translated {done} of {total}",
     "errors.tab_test": "Test split",
     "errors.tab_upload": "Your TSV file",
-    "errors.not_evaluated": "{name} has not been evaluated yet (no eval.jsonl). Run "
+    "errors.not_evaluated": "{name} has not been evaluated yet (no eval.jsonl.gz). Run "
     "`python -m seq2seq evaluate {folder} --test <test.tsv>`, or upload a TSV in the next tab.",
     "errors.summary": "{n} test sentences, beam {beam}, corpus chrF {chrf}, BLEU {bleu}.",
     "errors.upload_caption": "One pair per line, `English<TAB>Korean`, UTF-8; at most {lines} lines and {mb} MB. Each "

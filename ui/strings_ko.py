@@ -334,7 +334,7 @@ STRINGS = {
     "errors.translated": "{total}문장 중 {done}문장 번역",
     "errors.tab_test": "테스트 세트",
     "errors.tab_upload": "내 TSV 파일",
-    "errors.not_evaluated": "{name}은(는) 아직 평가하지 않았습니다 (eval.jsonl 없음). "
+    "errors.not_evaluated": "{name}은(는) 아직 평가하지 않았습니다 (eval.jsonl.gz 없음). "
     "`python -m seq2seq evaluate {folder} --test <test.tsv>`를 실행하거나, 다음 탭에서 TSV를 올리세요.",
     "errors.summary": "테스트 {n}문장, 빔 {beam}, 말뭉치 chrF {chrf}, BLEU {bleu}.",
     "errors.upload_caption": "한 줄에 한 쌍, `영어<TAB>한국어`, UTF-8; 최대 {lines}줄, {mb} MB. 줄마다 사이드바 설정으로 "
