@@ -12,6 +12,7 @@ from .data import read_pairs_tsv
 from .decoding import Search
 from .device import hardware
 from .evaluate import AGREEMENT_FILE, evaluate_checkpoint, read_eval
+from .familiarity import FAMILIARITY_FILE
 from .general import LICENCES
 from .jsonfiles import read_json, read_jsonl
 from .model import ATTENTIONS
@@ -200,6 +201,23 @@ def _agreement_lines(report: dict | None) -> list[str]:
     return lines
 
 
+def _familiarity_lines(data: dict | None) -> list[str]:
+    """When the app warns that a sentence is far from the training data (`python -m seq2seq calibrate`)."""
+    if not data or "report" not in data:
+        return []
+    report = data["report"]
+    alarms = ", ".join(f"{d} {r:.1%}" for d, r in report["false_alarms"].items())
+    return [
+        "",
+        "## Far from the training data",
+        f"- The app warns when more than {data['max_unseen']:.0%} of a sentence's words never occur in the training "
+        f"data, or the model's mean log-probability per output token is below {data['min_confidence']:.2f} "
+        "(`familiarity.json`).",
+        f"- False alarms on the dev split (greedy): {alarms}; detected on text from a domain it never saw "
+        f"({report.get('unseen_domain', '?')}, {report['unfamiliar_sentences']} sentences): {report['detected']:.1%}.",
+    ]
+
+
 def write_card(
     folder: str | Path, data_md: str | Path | None = None, notes_md: str | Path | None = None
 ) -> str:
@@ -220,6 +238,7 @@ def write_card(
     if summary:
         lines += _test_lines(summary, buckets)
     lines += _agreement_lines(read_json(folder / AGREEMENT_FILE))
+    lines += _familiarity_lines(read_json(folder / FAMILIARITY_FILE))
     lines += [
         "",
         "Per-sentence results with attention and diagnostics: `eval.jsonl.gz`. "

@@ -38,6 +38,17 @@ def test_calibration_keeps_false_alarms_low_and_catches_the_unseen_domain(calibr
     assert report["detected"] >= 0.8 and report["unfamiliar_sentences"] == 5
 
 
+def test_the_card_says_when_the_app_warns(calibrated):
+    from seq2seq.card import write_card
+
+    card = write_card(calibrated)
+    assert (
+        "## Far from the training data" in card
+        and "pharmacology.txt" in card
+        and "False alarms on the dev split" in card
+    )
+
+
 def test_familiar_text_translates_quietly_and_unfamiliar_text_is_flagged(calibrated):
     translator = load_translator(calibrated, device="cpu")
     quiet = translator.translate("the user opens the file now .")
