@@ -203,18 +203,18 @@ def _agreement_lines(report: dict | None) -> list[str]:
 
 def _familiarity_lines(data: dict | None) -> list[str]:
     """When the app warns that a sentence is far from the training data (`python -m seq2seq calibrate`)."""
-    if not data or "report" not in data:
+    if not data or "report" not in data or "held_out" not in data["report"]:
         return []
-    report = data["report"]
-    alarms = ", ".join(f"{d} {r:.1%}" for d, r in report["false_alarms"].items())
+    report, held = data["report"], data["report"]["held_out"]
+    alarms = ", ".join(f"{d} {r:.1%}" for d, r in held["false_alarms"].items())
+    signals = ", ".join(f"{name} {w:+.2f}" for name, w in report["weights"].items())
     return [
         "",
         "## Far from the training data",
-        f"- The app warns when more than {data['max_unseen']:.0%} of a sentence's words never occur in the training "
-        f"data, or the model's mean log-probability per output token is below {data['min_confidence']:.2f} "
-        "(`familiarity.json`).",
-        f"- False alarms on the dev split (greedy): {alarms}; detected on text from a domain it never saw "
-        f"({report.get('unseen_domain', '?')}, {report['unfamiliar_sentences']} sentences): {report['detected']:.1%}.",
+        "- The app warns when a logistic score of the translation's signals passes a threshold calibrated on half "
+        f"of the dev split and of text from a domain the model never saw (`familiarity.json`; weights: {signals}).",
+        f"- On the held-out halves: false alarms on the dev split {alarms}; detected on the unseen domain "
+        f"({report.get('unseen_domain', '?')}): {held['detected']:.1%}.",
     ]
 
 

@@ -214,7 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ca.add_argument("checkpoint", help="a checkpoint folder that ships train.tsv.xz")
     ca.add_argument("--dev", required=True, help="the dev split, e.g. data/enko-mixed/dev.tsv")
-    ca.add_argument("--unseen", nargs="+", required=True, help="plain text from a domain the model never saw")
+    ca.add_argument(
+        "--unseen", nargs="+", required=True,
+        help="text from domains the model never saw: plain prose, or a .tsv of pairs (their English is used)",
+    )  # fmt: skip
     ca.add_argument("--per-domain", type=int, default=400)
     ca.set_defaults(func=_cmd_calibrate)
 

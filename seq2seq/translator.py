@@ -154,8 +154,12 @@ def unfamiliar_warning(familiarity: Familiarity) -> Notice:
     if "unseen" in familiarity.reasons:
         shown = ", ".join(familiarity.unseen_words[:6]) + (", …" if len(familiarity.unseen_words) > 6 else "")
         why.append(f"{familiarity.unseen_share:.0%} of its words never occur in the training data ({shown})")
+    if "unusual" in familiarity.reasons:
+        why.append("its words come in combinations the training data hardly has")
     if "unsure" in familiarity.reasons:
         why.append(f"the model is unsure of its output (mean log p {familiarity.confidence:.2f} per token)")
+    if "spread" in familiarity.reasons:
+        why.append("its attention is spread thin: it finds little to hold on to")
     text = (
         "this sentence is far from what the model learned: " + "; ".join(why) + ". Expect a poor translation."
     )
@@ -419,27 +423,24 @@ class Translator:
                     Notice("length_limit", "the translation hit the length limit before </s>")
                 ]
             pieces = self.tgt_tokenizer.pieces([n.token for n in result.tree])
-            familiarity = None
-            if self.familiarity is not None:
-                familiarity = self.familiarity.assess(source, best.score)
-                if familiarity.unfamiliar:
-                    warnings = warnings + [unfamiliar_warning(familiarity)]
-            out.append(
-                Translation(
-                    source=source,
-                    text=best.text,
-                    src_tokens=self.src_tokenizer.pieces(ids),
-                    tgt_tokens=best.tgt_tokens,
-                    attention=best.attention,
-                    score=best.score,
-                    nbest=nbest,
-                    tree=[dataclasses.replace(n, piece=p) for n, p in zip(result.tree, pieces)],
-                    warnings=warnings,
-                    elapsed_ms=elapsed,
-                    search=search,
-                    familiarity=familiarity,
-                )
+            translation = Translation(
+                source=source,
+                text=best.text,
+                src_tokens=self.src_tokenizer.pieces(ids),
+                tgt_tokens=best.tgt_tokens,
+                attention=best.attention,
+                score=best.score,
+                nbest=nbest,
+                tree=[dataclasses.replace(n, piece=p) for n, p in zip(result.tree, pieces)],
+                warnings=warnings,
+                elapsed_ms=elapsed,
+                search=search,
             )
+            if self.familiarity is not None:
+                translation.familiarity = self.familiarity.assess(source, translation)
+                if translation.familiarity.unfamiliar:
+                    translation.warnings = warnings + [unfamiliar_warning(translation.familiarity)]
+            out.append(translation)
         return out
 
     def start(self, text: str, top_k: int = 5) -> TranslationSession:

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import lzma
 import shutil
+from collections import Counter
 
 import pytest
 
 from seq2seq import load_translator
 from seq2seq.cli import main
-from seq2seq.familiarity import FAMILIARITY_FILE, FamiliarityCheck, calibrate, sentences_of, unseen
+from seq2seq.familiarity import (
+    FAMILIARITY_FILE,
+    FEATURES,
+    FamiliarityCheck,
+    PairSet,
+    calibrate,
+    sentences_of,
+    unseen,
+)
 
 UNSEEN = """Pharmacokinetic variability of monoclonal antibodies complicates dosing regimens in renal impairment.
 Serum creatinine clearance predicts nephrotoxicity after aminoglycoside administration in elderly patients.
 Hepatic cytochrome enzymes metabolise most anticonvulsant medications within several hours.
 Randomised trials compared intravenous immunoglobulin against plasma exchange for demyelinating neuropathy.
-Subcutaneous insulin requirements increase markedly during corticosteroid therapy."""
+Subcutaneous insulin requirements increase markedly during corticosteroid therapy.
+Thrombolytic agents dissolve occlusive clots when administered promptly after ischaemic stroke.
+Bronchodilators relieve acute asthmatic exacerbations in most paediatric emergency presentations.
+Chronic hyperglycaemia damages retinal capillaries and eventually impairs peripheral vision.
+Antiretroviral regimens suppress viral replication but rarely eradicate latent reservoirs.
+Vaccination campaigns reduced measles incidence dramatically across several continents."""
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +48,11 @@ def calibrated(tiny_checkpoint, toy_corpus, tmp_path_factory):
 
 def test_calibration_keeps_false_alarms_low_and_catches_the_unseen_domain(calibrated):
     report = __import__("json").loads((calibrated / FAMILIARITY_FILE).read_text(encoding="utf-8"))["report"]
-    assert all(rate <= 0.05 for rate in report["false_alarms"].values())
-    assert report["detected"] >= 0.8 and report["unfamiliar_sentences"] == 5
+    assert all(rate <= 0.05 for rate in report["calibration"]["false_alarms"].values()), report
+    assert report["calibration"]["detected"] >= 0.8 and report["held_out"]["detected"] >= 0.8, report
+    # the held-out halves were used neither to fit nor to set the threshold: 15 toy sentences, so noisier
+    assert all(rate <= 0.15 for rate in report["held_out"]["false_alarms"].values()), report
+    assert report["unfamiliar_sentences"] == 10 and set(report["weights"]) == set(FEATURES)
 
 
 def test_the_card_says_when_the_app_warns(calibrated):
@@ -45,7 +62,7 @@ def test_the_card_says_when_the_app_warns(calibrated):
     assert (
         "## Far from the training data" in card
         and "pharmacology.txt" in card
-        and "False alarms on the dev split" in card
+        and "false alarms on the dev split" in card
     )
 
 
@@ -66,13 +83,28 @@ def test_a_checkpoint_without_calibration_gives_no_signal(tiny_translator):
     assert tiny_translator.translate("the user opens the file now .").familiarity is None
 
 
-def test_thresholds_from_samples_and_the_sentence_splitter():
-    vocabulary = {"click", "ok", "to", "close", "the", "dialog"}
-    familiar = {"software": [("Click OK to close the dialog.", -0.2)] * 19 + [("Close the dialog.", -3.0)]}
-    strange = [("Monoclonal antibodies complicate dosing.", -0.4), ("Renal impairment matters.", -2.5)]
-    check, report = calibrate(vocabulary, familiar, strange)
-    assert report["false_alarms"]["software"] <= 0.05 and report["detected"] == 1.0
-    assert unseen("Click OK, 12 times!", vocabulary) == (1 / 3, ["times"])  # numbers do not count
+def test_the_score_separates_what_it_was_shown_and_the_sentence_splitter():
+    rng = __import__("numpy").random.default_rng(0)
+
+    def sample(confidence: float, unseen_share: float, n: int) -> list[dict]:
+        return [
+            {"confidence": confidence + rng.normal(0, 0.2), "unseen_share": max(0.0, unseen_share + rng.normal(0, 0.05)),
+             "rare_share": 0.0, "unseen_pairs": unseen_share, "pieces_per_word": 1.2, "attention_spread": 0.5,
+             "log_words": 2.0}
+            for _ in range(n)
+        ]  # fmt: skip
+
+    pairs = PairSet.of(["Click OK."])
+    assert pairs.unseen_share("Click OK.") == 0 and pairs.unseen_share("How are you?") == 1
+    assert PairSet.from_text(pairs.to_text()).bits == pairs.bits
+    check, report = calibrate(
+        Counter({"click": 5}), pairs, {"software": sample(-0.4, 0.0, 200)}, sample(-2.0, 0.4, 100)
+    )
+    assert report["held_out"]["false_alarms"]["software"] <= 0.08 and report["held_out"]["detected"] >= 0.95
+    assert (
+        report["weights"]["confidence"] < 0 < report["weights"]["unseen_share"]
+    )  # less sure, more unseen: stranger
+    assert unseen("Click OK, 12 times!", {"click", "ok"}) == (1 / 3, ["times"])  # numbers do not count
     assert isinstance(check, FamiliarityCheck)
     text = "This licence applies to you.  Each contributor grants\nyou a licence now. Short one."
     assert sentences_of(text) == [

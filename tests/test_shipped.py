@@ -24,10 +24,11 @@ def test_both_shipped_checkpoints_are_valid():
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_checkpoint_is_small_and_documented(name):
     folder = ROOT / name
-    assert (folder / "model.pt").stat().st_size <= 25 * 1024 * 1024
-    for needed in ("card.md", "metrics.jsonl", "eval.jsonl", "test.tsv", "TEST_ATTRIBUTION.md"):
+    assert sum(p.stat().st_size for p in folder.iterdir()) <= 25 * 1024 * 1024  # the whole folder
+    for needed in ("card.md", "metrics.jsonl", "eval.jsonl.gz", "test.tsv", "train.tsv.xz", "ATTRIBUTION.md",
+                   "familiarity.json"):  # fmt: skip
         assert (folder / needed).is_file(), needed
-    assert "MPL" in (folder / "TEST_ATTRIBUTION.md").read_text(encoding="utf-8")
+    assert "MPL" in (folder / "ATTRIBUTION.md").read_text(encoding="utf-8")
     summary, buckets, rows = read_eval(folder)
     assert summary["beam_size"] == 5 and summary["sentences"] == len(rows) >= 1000
     assert [b["bucket"] for b in buckets] == ["1-5", "6-10", "11-20", "21-30", "31+"]
@@ -65,3 +66,13 @@ def test_the_readme_python_example_runs_on_the_shipped_model(monkeypatch):
         session.tgt_tokens[0] == "▁저장" and len(session.steps) == 2
     )  # rewound, forced, then one edited step
     assert session.steps[1].edited and session.steps[1].weights[0] == 1.0
+
+
+def test_the_shipped_model_says_when_a_sentence_is_far_from_its_training_data():
+    translator = load_translator(ROOT / "enko-additive", device="cpu")
+    near = translator.translate("Click OK to close the dialog.")
+    far = translator.translate(
+        "Pharmacokinetic variability of monoclonal antibodies complicates dosing regimens in renal impairment."
+    )
+    assert not near.familiarity.unfamiliar and near.familiarity.score < far.familiarity.score
+    assert far.familiarity.unfamiliar and any(getattr(w, "code", "") == "unfamiliar" for w in far.warnings)

@@ -66,6 +66,8 @@ STRINGS = {
     "warn.unfamiliar": "This sentence is far from what the model learned ({why}). Expect a poor translation.",
     "warn.unfamiliar_unseen": "{share} of its words never occur in the training data: {words}",
     "warn.unfamiliar_unsure": "the model is unsure of its output (mean log p {confidence} per token)",
+    "warn.unfamiliar_spread": "its attention is spread thin: it finds little to hold on to",
+    "warn.unfamiliar_unusual": "its words come in combinations the training data hardly has",
     "err.empty": "The input is empty: type a sentence to translate.",
     "err.empty_blank": "The input is empty: its first {read:,} characters are all blank or invisible.",
     # home

@@ -69,6 +69,8 @@ STRINGS = {
     "warn.unfamiliar": "이 문장은 모델이 배운 것과 거리가 멉니다 ({why}). 번역이 좋지 않을 수 있습니다.",
     "warn.unfamiliar_unseen": "단어의 {share}가 학습 데이터에 한 번도 나오지 않습니다: {words}",
     "warn.unfamiliar_unsure": "모델이 출력을 확신하지 못합니다 (토큰당 평균 log p {confidence})",
+    "warn.unfamiliar_spread": "어텐션이 넓게 퍼져 있습니다: 붙잡을 곳을 거의 찾지 못합니다",
+    "warn.unfamiliar_unusual": "단어들이 학습 데이터에 거의 없는 방식으로 이어집니다",
     "err.empty": "입력이 비어 있습니다: 번역할 문장을 입력하세요.",
     "err.empty_blank": "입력이 비어 있습니다: 처음 {read:,}자가 모두 공백이거나 보이지 않는 문자입니다.",
     # home
