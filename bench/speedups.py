@@ -48,8 +48,8 @@ def unpacked_encoder():
     """The bidirectional GRU run over padded batches: padding enters the backward direction's state."""
     forward = Encoder.forward
 
-    def padded(self, src, lengths):
-        x = self.dropout(self.embedding(src))
+    def padded(self, src, lengths, embedded=None):
+        x = self.dropout(self.embedding(src) if embedded is None else embedded)
         output, hidden = self.rnn(x)
         return self.dropout(output), torch.cat([hidden[0], hidden[1]], dim=-1)
 
