@@ -14,6 +14,11 @@ settings = ui.sidebar()
 translator = settings.translator
 st.title("🧭 " + t("home.title"))
 st.markdown(t("home.intro"))
+general = [d for d in translator.train_domains if d != "libreoffice"]
+if general:
+    st.markdown(t("home.domain_mixed", model=translator.name, domains=", ".join(general)))
+else:
+    st.markdown(t("home.domain_libreoffice", model=translator.name))
 
 left, right = st.columns([3, 2], gap="large")
 with right:

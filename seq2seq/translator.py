@@ -366,6 +366,11 @@ class Translator:
     def has_attention(self) -> bool:
         return self.model.has_attention
 
+    @property
+    def train_domains(self) -> list[str]:
+        """What the model learned from; a model trained before the mixed corpus knows LibreOffice alone."""
+        return list(self.config.get("train_domains") or ["libreoffice"])
+
     def encode_source(self, text: str) -> tuple[str, list[int], list[str]]:
         """Validated input -> (normalised text, ids ending in EOS, warnings)."""
         text, warnings = clean_input(text)

@@ -102,6 +102,8 @@ def test_home_translates_and_shows_the_heatmap(app, translator):
     heatmap = figures(at, "attention_heatmap")[0]
     assert_heatmap(heatmap, expected.attention, expected.src_tokens, expected.tgt_tokens)
     assert any(html_text(expected.text) in m.value for m in at.markdown)
+    # what the loaded model learned from, read from its config (the tiny models know one domain)
+    assert any("**tiny-additive** learned from LibreOffice" in m.value for m in at.markdown)
     assert len(at.get("page_link")) >= 7
     assert len(at.latex) >= 3  # the three equations, plus step 5's numbers
     assert translator.attention_kind.formula in at.latex[0].value  # the model's own score function

@@ -276,6 +276,12 @@ def test_describe_says_what_the_model_is(tiny_translator):
     assert summary["parameters"] == sum(p.numel() for p in tiny_translator.model.parameters())
 
 
+def test_train_domains_come_from_the_config(tiny_translator, monkeypatch):
+    assert tiny_translator.train_domains == ["libreoffice"]  # trained before the mixed corpus: one domain
+    monkeypatch.setitem(tiny_translator.config, "train_domains", {"libreoffice": 9, "tatoeba": 3})
+    assert tiny_translator.train_domains == ["libreoffice", "tatoeba"]
+
+
 # --------------------------------------------------------------------------- edited attention
 def test_stepping_with_the_models_own_weights_is_the_normal_step(tiny_translator):
     plain, edited = (tiny_translator.start("the user opens the file .") for _ in range(2))

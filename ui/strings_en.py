@@ -75,8 +75,12 @@ STRINGS = {
     "home.intro": "An RNN **encoder-decoder with Bahdanau (additive) attention** translating English into Korean. "
     "Type a sentence and watch, step by step, *where the decoder looks* while it writes each Korean token. "
     "The pages follow the lecture **Seq2Seq with Attention**; the sections below walk through its six steps "
-    "with live examples from the loaded models. The models learned from LibreOffice's help and everyday text "
-    "(Tatoeba, news): they translate software help and short everyday sentences best.",
+    "with live examples from the loaded models.",
+    "home.domain_libreoffice": "**{model}** learned from LibreOffice's help pages and UI strings alone: it translates "
+    "software help well and everyday sentences badly, and warns next to a translation of a sentence far from what "
+    "it learned.",
+    "home.domain_mixed": "**{model}** learned from LibreOffice's help and from everyday and general text ({domains}): "
+    "it translates software help and short everyday sentences best.",
     "home.equations": "Attention in three equations",
     "home.eq_at_step": "At decoder step i, for every encoder output h_j (this model's own score function):",
     "home.eq_energy": "energy: how well h_j fits what the decoder needs now (s_{i-1} is its previous hidden state)",
