@@ -223,10 +223,13 @@ def attention_agreement(
         for row in tqdm(chosen, desc=method, disable=not show_progress):
             saliency = translator.attribute(row["src_tokens"], row["tgt_tokens"], method)
             scored.append((row, agreement(row["attention"], saliency)))
+        # all, then each named domain (a test split without a domain column has none), then lengths in order
+        domains = sorted({row["domain"] for row, _ in scored if row.get("domain")})
+        lengths = [bucket_name(low, high) for low, high in LENGTH_BUCKETS]
         groups = {"all": scored}
-        for row, score in scored:
-            groups.setdefault(f"domain: {row.get('domain') or '-'}", []).append((row, score))
-            groups.setdefault(f"words: {row['bucket']}", []).append((row, score))
+        groups |= {f"domain: {d}": [(r, s) for r, s in scored if r.get("domain") == d] for d in domains}
+        groups |= {f"words: {b}": [(r, s) for r, s in scored if r["bucket"] == b] for b in lengths}
+        groups = {name: members for name, members in groups.items() if members}
         for name, members in groups.items():
             tokens = sum(s.rows for _, s in members)
             out.append({

@@ -142,7 +142,10 @@ def test_attention_agreement_over_the_test_split_by_domain_and_length(checkpoint
         and 0 <= every["top_match"] <= 1
         and -1 <= every["rank_correlation"] <= 1
     )
-    assert any(g.startswith("words: ") for _, g in groups)
+    names = [r["group"] for r in report["rows"] if r["method"] == "grad_x_input"]
+    lengths = [n for n in names if n.startswith("words: ")]
+    assert lengths and lengths == sorted(lengths, key=lambda n: int(n.split()[1].split("-")[0].rstrip("+")))
+    assert not any(n.startswith("domain: ") for n in names)  # the toy test split names no domain
     assert "top match" in capsys.readouterr().out
     assert main(["agreement", str(checkpoints_dir / "tiny-fixed")]) == 2  # no attention: a clear error
 
