@@ -107,7 +107,8 @@ def _token_axis(
 ) -> dict[str, Any]:
     """Numeric tick positions with escaped token labels, so repeated tokens keep their own slot.
 
-    A long horizontal axis gets upright (90°) labels; one too long for every label to fit beside the next
+    A long horizontal axis gets upright (90°) labels, a shorter one level labels that Plotly tilts when the
+    plot it is drawn in is too narrow for them; one too long for every label to fit beside the next
     in the narrowest plot labels every second (third, ...) token, flagged ones always; hover names them all.
     Flagged positions get bold red labels.
     """
@@ -123,8 +124,9 @@ def _token_axis(
         "tickmode": "array",
         "tickvals": shown,
         "ticktext": [text[j] for j in shown],
-        "tickangle": -90 if crowded else 0,
         "tickfont": {"size": TICK_FONT},
+        # no angle for level labels: Plotly's own ("auto") tilts them at draw time if the plot is too narrow
+        **({"tickangle": -90} if crowded else {}),
     }
 
 

@@ -247,7 +247,7 @@ def test_coverage_bars_flags_outside_thresholds():
 
 def test_long_sentences_get_upright_labels_of_legible_size_and_a_width_that_scrolls():
     short = viz.attention_heatmap(attention(), SRC, TGT)
-    assert short.layout.xaxis.tickangle == 0 and short.layout.xaxis.tickfont.size >= 12
+    assert short.layout.xaxis.tickangle is None and short.layout.xaxis.tickfont.size >= 12
     words = [f"▁word{k}" for k in range(60)] + ["</s>"]
     alpha = np.full((3, len(words)), 1 / len(words))
     long = viz.attention_heatmap(alpha, words, TGT[:3])
