@@ -77,7 +77,8 @@ def raw_attributions(
         with torch.enable_grad():
             for start in range(0, len(jobs), ROWS_PER_PASS):
                 chunk = jobs[start : start + ROWS_PER_PASS]
-                scale = torch.tensor([points[k] for _, k in chunk], dtype=x.dtype, device=device)[:, None, None]
+                at = [points[k] for _, k in chunk]
+                scale = torch.tensor(at, dtype=x.dtype, device=device)[:, None, None]
                 embedded = (scale * x).detach().requires_grad_(True)  # x' + a (x - x'), x' = 0
                 rows = torch.tensor([i for i, _ in chunk], device=device)
                 (grad,) = torch.autograd.grad(_log_probs(model, embedded, src, tgt, rows).sum(), embedded)
