@@ -33,6 +33,7 @@ from .i18n import LANGUAGES, labels, language, set_language, t
 from .text import html_text, markdown_text
 
 APP_DIR = Path(__file__).resolve().parents[1]
+viz.use_template()  # the app's figures: white, light grid
 DEFAULT_MODEL, FIXED_MODEL = "enko-additive", "enko-fixed"
 ERRORS = (ValueError, CheckpointError, CorpusError, OSError)  # what the library raises for bad input
 MISSING = "–"  # a score that does not exist (a length bucket with no test sentence)
