@@ -171,7 +171,7 @@ STRINGS = {
     "translate.method.integrated_gradients": "integrated gradients",
     "translate.method.grad_x_input": "gradient × input",
     "translate.saliency_failed": "Cannot compute the attribution",
-    "translate.saliency_computing": "Computing the attribution (a second or two)…",
+    "translate.saliency_computing": "Computing the attribution (a few seconds for a long sentence)…",
     "translate.agree_top": "Same top source token",
     "translate.agree_top_help": "Share of output tokens whose most-attended source token is also the most-attributed one",
     "translate.agree_rank": "Rank correlation",
@@ -179,7 +179,9 @@ STRINGS = {
     "translate.saliency_title": "Attribution ({method}): what each source token contributed",
     "translate.attribution": "attribution",
     "translate.saliency_caption": "Attention says where the decoder looked; attribution says what changed its output. "
-    "Where they disagree, attention alone is not an explanation (Jain & Wallace 2019; Wiegreffe & Pinter 2019).",
+    "Where they disagree, attention alone is not an explanation (Jain & Wallace 2019; Wiegreffe & Pinter 2019). "
+    "Integrated gradients are approximated with 16 points on the path from all-zero embeddings, so read the map "
+    "as which tokens matter, not as exact shares.",
     "translate.download_csv": "Download CSV",
     "translate.download_json": "Download JSON",
     "translate.tokens": "Subword pieces",

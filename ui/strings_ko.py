@@ -166,7 +166,7 @@ STRINGS = {
     "translate.method.integrated_gradients": "적분 기울기",
     "translate.method.grad_x_input": "기울기 × 입력",
     "translate.saliency_failed": "기여도를 계산할 수 없습니다",
-    "translate.saliency_computing": "기여도를 계산하는 중 (1–2초)…",
+    "translate.saliency_computing": "기여도를 계산하는 중 (긴 문장은 몇 초)…",
     "translate.agree_top": "최상위 원문 토큰 일치",
     "translate.agree_top_help": "가장 많이 본 원문 토큰이 가장 크게 기여한 토큰과 같은 출력 토큰의 비율",
     "translate.agree_rank": "순위 상관",
@@ -174,7 +174,8 @@ STRINGS = {
     "translate.saliency_title": "기여도 ({method}): 원문 토큰마다 기여한 정도",
     "translate.attribution": "기여도",
     "translate.saliency_caption": "어텐션은 디코더가 어디를 봤는지, 기여도는 무엇이 출력을 바꿨는지 말합니다. 둘이 다르면 "
-    "어텐션만으로는 설명이 되지 않습니다 (Jain & Wallace 2019; Wiegreffe & Pinter 2019).",
+    "어텐션만으로는 설명이 되지 않습니다 (Jain & Wallace 2019; Wiegreffe & Pinter 2019). 적분 기울기는 0 임베딩에서 "
+    "출발하는 경로 위 16개 점으로 근사하므로, 정확한 몫이 아니라 어떤 토큰이 중요한지로 읽으세요.",
     "translate.download_csv": "CSV 받기",
     "translate.download_json": "JSON 받기",
     "translate.tokens": "서브워드 조각",
