@@ -1,4 +1,5 @@
-"""Interactive latency on CPU: translate() + word_attention() + the heatmap figure, and one step().
+"""Interactive latency on CPU: translate() + word_attention() + the heatmap figure as the app sends it
+(built with the app's template, serialised as `st.plotly_chart` does), and one step().
 
 p50/p95 over repeated runs for inputs of 5, 15, 30 and 60 words at beam 1 and 5, on sentences from
 the checkpoint's own held-out split (software documentation), as a person would type them.
@@ -11,6 +12,7 @@ import statistics
 import time
 from pathlib import Path
 
+import plotly.io as pio
 import torch
 
 from seq2seq import load_translator, viz, word_attention
@@ -35,6 +37,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def run(checkpoint: str, repeats: int, threads: int) -> list[dict]:
     torch.set_num_threads(threads)
+    viz.use_template()  # as the app does
     translator = load_translator(checkpoint, device="cpu")
     sources = [p.source for p in read_pairs_tsv(Path(checkpoint) / "test.tsv")]
     translator.translate("Warm up.")
@@ -48,7 +51,8 @@ def run(checkpoint: str, repeats: int, threads: int) -> list[dict]:
                 result = translator.translate(text, beam_size=beam)
                 if result.attention is not None:
                     word_attention(result)
-                    viz.attention_heatmap(result.attention, result.src_tokens, result.tgt_tokens)
+                    figure = viz.attention_heatmap(result.attention, result.src_tokens, result.tgt_tokens)
+                    pio.to_json(figure, validate=False)
                 times.append((time.perf_counter() - start) * 1000)
             rows.append(
                 {
