@@ -91,19 +91,22 @@ def explore(settings: Settings, rows: list[dict], prefix: str) -> None:
     domains = sorted(d for d in frame["domain"].unique() if d)
     domain = domain_col.selectbox(t("errors.domain"), [None, *domains], key=f"{prefix}_domain",
                                   format_func=lambda d: t("errors.all_domains") if d is None else d) if domains else None  # fmt: skip
-    sort_col, flag_col = st.columns([3, 1], vertical_alignment="bottom")
-    sort = sort_col.segmented_control(t("errors.sort"), diagnostics.SORTS, default="telling", key=f"{prefix}_sort",
-                                      format_func=lambda s: t("errors.sort." + s)) or "telling"  # fmt: skip
-    flagged_only = flag_col.checkbox(t("errors.flagged_only"), key=f"{prefix}_flagged")
+    # the sort options get a row of their own: beside anything else they are cut off on a tablet
+    sort = st.segmented_control(t("errors.sort"), diagnostics.SORTS, default="telling", key=f"{prefix}_sort",
+                                format_func=lambda s: t("errors.sort." + s)) or "telling"  # fmt: skip
+    flagged_only = st.checkbox(t("errors.flagged_only"), key=f"{prefix}_flagged")
     shown = diagnostics.filter_errors(
         frame, length=length, score=score, flagged_only=flagged_only, domain=domain, sort=sort
     )
+    config = columns()
+    if not domains:  # a test split without domains: no empty column
+        shown, config = shown.drop(columns="domain"), {k: v for k, v in config.items() if k != "domain"}
     shown["flags"] = [
         ", ".join(t("errors.flag." + f) for f in flags.split(", ") if f) for flags in shown["flags"]
     ]
     st.caption(t("errors.count", shown=len(shown), total=len(frame)))
     event = st.dataframe(shown, key=f"{prefix}_table", on_select="rerun", selection_mode="single-row", hide_index=True,
-                         column_config=columns(), placeholder=MISSING)  # fmt: skip
+                         column_config=config, placeholder=MISSING)  # fmt: skip
     selected = [r for r in event.selection.rows if 0 <= r < len(shown)]
     if not selected:
         st.info(t("errors.select_row"))
