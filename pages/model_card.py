@@ -5,11 +5,18 @@ import streamlit as st
 
 from seq2seq import viz
 from seq2seq.checkpoint import CONFIG_FILE
-from seq2seq.evaluate import BUCKETS_FILE, SUMMARY_FILE, domains_table
+from seq2seq.evaluate import AGREEMENT_FILE, BUCKETS_FILE, SUMMARY_FILE, domains_table
 from seq2seq.jsonfiles import read_json, read_jsonl
 from seq2seq.snapshots import METRICS_FILE
 from ui import shared as ui
 from ui.i18n import t
+
+
+def group_label(group: str) -> str:
+    """agreement.json's groups ("all", "domain: tatoeba", "words: 1-5") in the interface language."""
+    kind, _, value = group.partition(": ")
+    return t("card.group.all") if group == "all" else t(f"card.group.{kind}", value=value)
+
 
 settings = ui.sidebar()
 folder, translator = settings.folder, settings.translator
@@ -21,7 +28,7 @@ try:
     summary, buckets, config = (
         read_json(folder / name) for name in (SUMMARY_FILE, BUCKETS_FILE, CONFIG_FILE)
     )
-    agreement = read_json(folder / "agreement.json")
+    agreement = read_json(folder / AGREEMENT_FILE)
 except ValueError as exc:
     ui.show_error(t("common.cannot_read_scores", name=translator.name), exc)
     st.stop()
@@ -51,7 +58,10 @@ if buckets:
 if isinstance(agreement, dict) and agreement.get("rows"):
     st.subheader(t("card.agreement"))
     st.caption(t("card.agreement_caption"))
-    table = pd.DataFrame(agreement["rows"]).rename(columns=lambda c: t("card.col." + c))
+    table = pd.DataFrame(
+        [{**row, "method": t("translate.method." + row["method"]), "group": group_label(row["group"])}
+         for row in agreement["rows"]]
+    ).round({"top_match": 2, "rank_correlation": 2}).rename(columns=lambda c: t("card.col." + c))  # fmt: skip
     st.dataframe(table, hide_index=True, key="mc_agreement")
 
 st.header(t("card.training"))

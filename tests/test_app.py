@@ -273,6 +273,20 @@ def test_model_card(app):
     assert at.json and any(m.label == "chrF" for m in at.metric)
 
 
+def test_model_card_shows_attention_vs_attribution_in_the_interface_language(app, checkpoints_dir):
+    from seq2seq.evaluate import attention_agreement
+
+    report = attention_agreement(
+        checkpoints_dir / "tiny-additive", {"grad_x_input": 4, "integrated_gradients": 2}, show_progress=False
+    )
+    at = open_page(app, "pages/model_card.py", lang="ko")
+    table = next(d.value for d in at.dataframe if "방법" in d.value.columns)
+    assert len(table) == len(report["rows"])
+    assert set(table["방법"]) == {"적분 기울기", "기울기 × 입력"} and "전체" in set(table["문장 묶음"])
+    assert all(g == "전체" or g.endswith("단어") for g in table["문장 묶음"])  # the toy split has no domains
+    assert all(round(v, 2) == v for v in table["최상위 토큰 일치"])
+
+
 def test_skipped_folders_are_listed(checkpoints_dir, tmp_path, monkeypatch):
     (tmp_path / "tiny-additive").symlink_to(checkpoints_dir / "tiny-additive")
     (tmp_path / "notes").mkdir()

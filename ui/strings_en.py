@@ -389,6 +389,9 @@ STRINGS = {
     "card.agreement": "Attention vs attribution on the test split",
     "card.agreement_caption": "Does the most-attended source token also contribute most to the output? By domain and "
     "by source length.",
+    "card.group.all": "all",
+    "card.group.domain": "domain: {value}",
+    "card.group.words": "{value} words",
     "card.col.method": "method",
     "card.col.group": "sentences from",
     "card.col.sentences": "sentences",
