@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from seq2seq import diagnostics, load_translator, word_attention
 from seq2seq.evaluate import read_eval
-from ui.text import html_text
+from ui.text import html_text, markdown_text
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TOY = "the user opens the file now ."
@@ -339,8 +339,12 @@ def test_the_url_language_opens_the_app_in_korean_and_the_switch_changes_it(app)
     app.query_params["lang"] = "ko"
     at = open_page(app, None)
     assert at.title[0].value.endswith("어텐션 탐색기") and at.button(key="translate").label == "번역"
+    assert any(
+        markdown_text("Bahdanau(가산) 어텐션") in m.value for m in at.sidebar.markdown
+    )  # the model's, too
     at.segmented_control(key="lang_switch").set_value("en").run()
     assert at.title[0].value.endswith("Attention Explorer") and at.query_params["lang"] in ("en", ["en"])
+    assert any(markdown_text("Bahdanau (additive) attention") in m.value for m in at.sidebar.markdown)
 
 
 def test_stepping_forces_a_word_of_several_pieces_and_says_what_was_forced(app, translator):

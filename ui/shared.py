@@ -276,7 +276,7 @@ def _model_summary(translator: Translator) -> None:
     bar.markdown(
         "\n".join(
             [
-                f"- {t('sidebar.attention')}: {markdown_text(info['attention_label'])}",
+                f"- {t('sidebar.attention')}: {markdown_text(attention_label(translator))}",
                 f"- {t('sidebar.shape', embed=info['embed_dim'], hidden=info['hidden_size'])}",
                 f"- {t('sidebar.vocab')}: {markdown_text(info['vocab'])}",
                 f"- {t('sidebar.parameters')}: {info['parameters']:,}",
@@ -383,7 +383,10 @@ def models_by_attention(checkpoints: list[Path]) -> tuple[Path | None, Path | No
 
 
 def attention_label(translator: Translator) -> str:
-    return ATTENTIONS[translator.model.cfg.attention].label
+    """The model's attention in the interface language; a variant the catalogues do not name yet shows
+    its own (English) label."""
+    name = translator.model.cfg.attention
+    return labels("attention").get(name, ATTENTIONS[name].label)
 
 
 def pick_key(base: str, *parts) -> str:

@@ -45,6 +45,11 @@ STRINGS = {
     "draw, edit or compare with attribution. This is the lecture's point 4, the bottleneck that attention removes.",
     "common.no_attention_named": "**{name}** has no attention: one fixed context vector c, the same at every step, "
     "carries the whole sentence. Nothing to draw, which is the point.",
+    # attention variants (model.ATTENTIONS); a variant missing here shows its class's own label
+    "attention.additive": "Bahdanau (additive) attention",
+    "attention.dot": "Luong dot attention",
+    "attention.general": "Luong general attention",
+    "attention.none": "no attention: one fixed context vector",
     "examples.label": "Example sentences",
     "examples.placeholder": "Pick an example…",
     "examples.everyday": "Everyday",

@@ -48,6 +48,11 @@ STRINGS = {
     "이것이 강의의 4단계, 어텐션이 없애는 병목입니다.",
     "common.no_attention_named": "**{name}**에는 어텐션이 없습니다: 매 단계 같은 고정 문맥 벡터 c 하나가 문장 전체를 "
     "나릅니다. 그릴 것이 없다는 것이 요점입니다.",
+    # attention variants (model.ATTENTIONS); a variant missing here shows its class's own label
+    "attention.additive": "Bahdanau(가산) 어텐션",
+    "attention.dot": "Luong 내적 어텐션",
+    "attention.general": "Luong general 어텐션",
+    "attention.none": "어텐션 없음: 고정 문맥 벡터 하나",
     "examples.label": "예문",
     "examples.placeholder": "예문을 고르세요…",
     "examples.everyday": "일상",
