@@ -106,7 +106,7 @@ def table(results: dict) -> str:
         lines.append(f"| index over {results['training_pairs']:,} training pairs: built once / loaded from the cache | "
                      f"{results['index_build_s']:.1f} s | {results['index_load_s']:.2f} s | |")  # fmt: skip
     gap = results["completeness_gap"]
-    lines += ["", f"Integrated gradients (16 steps) miss completeness by {gap['mean_abs']:.3f} nats per output token on average "
+    lines += ["", f"Integrated gradients (16 points at a = u²) miss completeness by {gap['mean_abs']:.3f} nats per output token on average "
               f"(at most {gap['max_abs']:.3f}): Σ attributions against log p(y_i) at the input minus at the all-zero baseline."]  # fmt: skip
     return "\n".join(lines)
 
