@@ -49,6 +49,11 @@ def _summary(values: list[float]) -> dict:
     }
 
 
+# The run is over and no element is stale: every figure of the last click has been redrawn
+SETTLED = (
+    "document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') === 'notRunning'"
+    " && !document.querySelector('[data-stale=\"true\"]')"
+)
 STATE = (
     "() => [document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state'),"
     " [...document.querySelectorAll('[data-stale=\"true\"]')].map(e => (e.innerText || '').slice(0, 60))]"
@@ -57,11 +62,7 @@ STATE = (
 
 def _settled(page) -> None:
     try:
-        page.wait_for_function(
-            "() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') === 'notRunning'"
-            " && !document.querySelector('[data-stale=\"true\"]')",
-            timeout=TIMEOUT_MS,
-        )
+        page.wait_for_function(f"() => {SETTLED}", timeout=TIMEOUT_MS)
     except Exception as error:  # say what never settled: the script state and the stale elements
         raise RuntimeError(f"the page did not settle: {page.evaluate(STATE)}") from error
 
@@ -79,7 +80,6 @@ def _translate(page, sentence: str) -> None:
 # Playwright's own click and waits add its actionability checks and polling round trips, which a person
 # clicking does not wait for.
 CLICK_AND_TIME = """(element, [kind, text]) => new Promise((resolve, reject) => {
-  const app = document.querySelector('[data-testid="stApp"]');
   const has = (selector, test) => [...document.querySelectorAll(selector)].some(e => test((e.innerText || e.textContent || '').trim()));
   const shows = () => kind === 'heading' ? has('[data-testid="stMain"] h3', t => t.startsWith(text))
     : kind === 'plot' ? has('[data-testid="stMain"] .js-plotly-plot', t => t.includes(text))
@@ -89,14 +89,13 @@ CLICK_AND_TIME = """(element, [kind, text]) => new Promise((resolve, reject) => 
   const check = () => {
     const now = performance.now() - t0;
     if (shown === null && shows()) shown = now;
-    if (shown !== null && app.getAttribute('data-test-script-state') === 'notRunning'
-        && !document.querySelector('[data-stale="true"]')) { resolve([shown, now]); return; }
+    if (shown !== null && (SETTLED)) { resolve([shown, now]); return; }
     if (now > TIMEOUT) { reject(new Error('no ' + kind + ' ' + text + ' after the click')); return; }
     requestAnimationFrame(check);
   };
   element.click();
   requestAnimationFrame(check);
-})""".replace("TIMEOUT", str(TIMEOUT_MS))
+})""".replace("TIMEOUT", str(TIMEOUT_MS)).replace("SETTLED", SETTLED)
 
 
 def _timed(page, target, kind: str, text: str) -> tuple[float, float]:
