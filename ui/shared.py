@@ -170,9 +170,8 @@ def interface_controls() -> None:
         on_change=_switch_language,
     )
     st.sidebar.toggle(t("sidebar.projector"), help=t("sidebar.projector_help"), **shared("projector", False))
-    st.html(BASE_CSS)  # fixed CSS, no user text; a style-only html element takes no room
-    if projector():
-        st.markdown(PROJECTOR_CSS, unsafe_allow_html=True)  # fixed CSS, no user text
+    # fixed CSS, no user text; a style-only html element takes no room on the page
+    st.html(BASE_CSS + (PROJECTOR_CSS if projector() else ""))
 
 
 # An equation wider than its column (Home's side column on a tablet) scrolls instead of being cut off
