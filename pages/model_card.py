@@ -5,7 +5,7 @@ import streamlit as st
 
 from seq2seq import viz
 from seq2seq.checkpoint import CONFIG_FILE
-from seq2seq.evaluate import AGREEMENT_FILE, BUCKETS_FILE, SUMMARY_FILE, domains_table
+from seq2seq.evaluate import AGREEMENT_FILE, BUCKETS_FILE, SUMMARY_FILE, domains_table, group_parts
 from seq2seq.jsonfiles import read_json, read_jsonl
 from seq2seq.snapshots import METRICS_FILE
 from ui import shared as ui
@@ -14,8 +14,8 @@ from ui.i18n import t
 
 def group_label(group: str) -> str:
     """agreement.json's groups ("all", "domain: tatoeba", "words: 1-5") in the interface language."""
-    kind, _, value = group.partition(": ")
-    return t("card.group.all") if group == "all" else t(f"card.group.{kind}", value=value)
+    kind, value = group_parts(group)
+    return t(f"card.group.{kind}", value=value)
 
 
 settings = ui.sidebar()

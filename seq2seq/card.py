@@ -11,7 +11,7 @@ from .checkpoint import CARD_FILE, CONFIG_FILE, MODEL_FILE, REQUIRED_FILES, atom
 from .data import read_pairs_tsv
 from .decoding import Search
 from .device import hardware
-from .evaluate import AGREEMENT_FILE, evaluate_checkpoint, read_eval
+from .evaluate import AGREEMENT_FILE, ALL_GROUP, evaluate_checkpoint, group_parts, read_eval
 from .familiarity import FAMILIARITY_FILE
 from .general import LICENCES
 from .jsonfiles import read_json, read_jsonl
@@ -194,7 +194,7 @@ def _agreement_lines(report: dict | None) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for row in report["rows"]:
-        if row["group"] == "all" or row["group"].startswith("domain: ") or row["method"] == "grad_x_input":
+        if group_parts(row["group"])[0] in (ALL_GROUP, "domain") or row["method"] == "grad_x_input":
             lines.append(
                 f"| {row['method']} | {row['group']} | {row['sentences']} | {row['top_match']:.2f} | {row['rank_correlation']:.2f} |"
             )

@@ -192,6 +192,18 @@ def long_examples(rows_a: list[dict], rows_b: list[dict], min_words: int = 30, n
 
 
 AGREEMENT_FILE = "agreement.json"
+ALL_GROUP = "all"  # agreement.json's group of every scored sentence; the others are "kind: value"
+
+
+def group_name(kind: str, value: str) -> str:
+    """An agreement.json group: ("domain", "tatoeba") -> "domain: tatoeba", ("words", "1-5") -> "words: 1-5"."""
+    return f"{kind}: {value}"
+
+
+def group_parts(group: str) -> tuple[str, str]:
+    """The inverse of `group_name`; ("all", "") for the whole split."""
+    kind, _, value = group.partition(": ")
+    return kind, value
 
 
 def attention_agreement(
@@ -226,9 +238,11 @@ def attention_agreement(
         # all, then each named domain (a test split without a domain column has none), then lengths in order
         domains = sorted({row["domain"] for row, _ in scored if row.get("domain")})
         lengths = [bucket_name(low, high) for low, high in LENGTH_BUCKETS]
-        groups = {"all": scored}
-        groups |= {f"domain: {d}": [(r, s) for r, s in scored if r.get("domain") == d] for d in domains}
-        groups |= {f"words: {b}": [(r, s) for r, s in scored if r["bucket"] == b] for b in lengths}
+        groups = {ALL_GROUP: scored}
+        groups |= {
+            group_name("domain", d): [(r, s) for r, s in scored if r.get("domain") == d] for d in domains
+        }
+        groups |= {group_name("words", b): [(r, s) for r, s in scored if r["bucket"] == b] for b in lengths}
         groups = {name: members for name, members in groups.items() if members}
         for name, members in groups.items():
             tokens = sum(s.rows for _, s in members)

@@ -103,10 +103,13 @@ class PairSet:
         return made
 
 
-def features(source: str, result, counts: Counter, pairs: PairSet) -> dict[str, float]:
-    """The signals of one translation (a `Translation` or `Candidate` with its `src_tokens`)."""
+def features(
+    source: str, result, counts: Counter, pairs: PairSet, share: float | None = None
+) -> dict[str, float]:
+    """The signals of one translation (a `Translation` or `Candidate` with its `src_tokens`); `share` is
+    the unseen-word share when the caller has it already."""
     mine = content_words(source)
-    share, _ = unseen(source, counts)
+    share = unseen(source, counts)[0] if share is None else share
     attention = getattr(result, "attention", None)
     spread = 0.0
     if attention is not None and attention.shape[1] > 1:
@@ -144,9 +147,9 @@ class FamiliarityCheck:
         return self.bias + sum(parts.values()), parts
 
     def assess(self, source: str, result) -> Familiarity:
-        values = features(source, result, self.counts, self.pairs)
+        share, missing = unseen(source, self.counts)
+        values = features(source, result, self.counts, self.pairs, share)
         score, parts = self.score(values)
-        _, missing = unseen(source, self.counts)
         reasons = []
         if score > self.threshold:
             if missing:

@@ -128,7 +128,7 @@ def test_buckets_table_and_readers(tmp_path):
 
 
 def test_attention_agreement_over_the_test_split_by_domain_and_length(checkpoints_dir, capsys):
-    from seq2seq.evaluate import AGREEMENT_FILE
+    from seq2seq.evaluate import AGREEMENT_FILE, group_name, group_parts
 
     folder = checkpoints_dir / "tiny-additive"
     assert main(["agreement", str(folder), "--ig-per-domain", "5"]) == 0
@@ -142,10 +142,12 @@ def test_attention_agreement_over_the_test_split_by_domain_and_length(checkpoint
         and 0 <= every["top_match"] <= 1
         and -1 <= every["rank_correlation"] <= 1
     )
-    names = [r["group"] for r in report["rows"] if r["method"] == "grad_x_input"]
-    lengths = [n for n in names if n.startswith("words: ")]
-    assert lengths and lengths == sorted(lengths, key=lambda n: int(n.split()[1].split("-")[0].rstrip("+")))
-    assert not any(n.startswith("domain: ") for n in names)  # the toy test split names no domain
+    names = [group_parts(r["group"]) for r in report["rows"] if r["method"] == "grad_x_input"]
+    assert names[0] == ("all", "")
+    lengths = [value for kind, value in names if kind == "words"]
+    assert lengths and lengths == sorted(lengths, key=lambda v: int(v.split("-")[0].rstrip("+")))
+    assert all(group_name(kind, value) in {r["group"] for r in report["rows"]} for kind, value in names[1:])
+    assert not any(kind == "domain" for kind, _ in names)  # the toy test split names no domain
     assert "top match" in capsys.readouterr().out
     assert main(["agreement", str(checkpoints_dir / "tiny-fixed")]) == 2  # no attention: a clear error
 
