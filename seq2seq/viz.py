@@ -4,9 +4,10 @@ curves, training curves and the alignment emerging during training.
 No Streamlit and no torch here: every function takes plain arrays and lists and returns a `go.Figure`,
 so pages stay thin and tests can read values back from the figure spec.
 
-Tokens repeat ("▁the" twice), and Plotly merges equal category labels, so token axes are numeric
-(0..n-1) with the token text as `ticktext`. Token text is user input and Plotly renders a subset of
-HTML in labels and hovers, so every token is escaped once, in `_escape`: `</s>` shows literally.
+Tokens repeat ("▁the" twice), and Plotly merges equal category labels, so a repeat gets a zero-width
+space (`token_categories`); target axes are numeric (0..n-1) with the token text as `ticktext`. Token text
+is user input and Plotly renders a subset of HTML in labels and hovers, so every token is escaped once,
+in `_escape`: `</s>` shows literally.
 Every word a figure writes comes from `LABELS` (English), which the app replaces with its catalogue.
 """
 
@@ -34,7 +35,7 @@ CELL = 24  # px per heatmap row or column
 LABEL_PX = 8  # about one character of tick label, for the room rotated labels need
 NARROWEST_PLOT = 450  # px of plot area on an 800 px screen with the sidebar open
 WIDEST_PLOT = 1000  # px of plot area at 1400 px with the sidebar open: Streamlit fits charts to the page
-LINE_PX = 16  # upright labels of TICK_FONT px need this much room each, or they overlap
+ZERO_WIDTH = "\u200b"  # tells repeated token labels apart without showing
 TREE_LABEL_PX = 64  # a beam-tree label of up to 8 characters
 
 LABELS: dict[str, str] = {
@@ -105,31 +106,47 @@ def _escape(text: str) -> str:
     return html.escape(str(text), quote=False)
 
 
+def token_categories(tokens: Sequence[str], flagged: Sequence[int] = ()) -> list[str]:
+    """A horizontal token axis's categories: escaped labels, flagged ones bold red, a repeat made distinct
+    by zero-width spaces (Plotly merges equal categories, and "▁the" twice needs two columns)."""
+    seen: dict[str, int] = {}
+    out = []
+    for j, token in enumerate(tokens):
+        text = _escape(token)
+        if j in flagged:
+            text = f"<b><span style='color:{FLAG_COLOUR}'>{text}</span></b>"
+        repeat = seen.get(text, 0)
+        seen[text] = repeat + 1
+        out.append(text + ZERO_WIDTH * repeat)
+    return out
+
+
 def _token_axis(
     tokens: Sequence[str], flagged: Sequence[int] = (), *, vertical: bool = False
 ) -> dict[str, Any]:
-    """Numeric tick positions with escaped token labels, so repeated tokens keep their own slot.
+    """A token axis; its traces place token j at `token_categories(...)[j]` (horizontal) or at j (vertical).
 
-    A long horizontal axis gets upright (90°) labels, a shorter one level labels that Plotly tilts when the
-    plot it is drawn in is too narrow for them; one too long for every label to fit beside the next
-    in the narrowest plot labels every second (third, ...) token, flagged ones always; hover names them all.
-    Flagged positions get bold red labels.
+    Horizontal axes are category axes, so Plotly itself labels every token where the plot is wide enough and
+    every second (third, ...) where it is not: it measures the plot as drawn, 1400 px on a projector or
+    450 on a tablet, which no server-side rule can know. A long axis gets upright (90°) labels, a shorter
+    one level labels that Plotly tilts when they would touch; hover names every token. Vertical axes
+    have a row of CELL px per token, so every label fits: numeric positions with the token text.
     """
+    if not vertical:
+        crowded = sum(len(str(t)) + 1 for t in tokens) * LABEL_PX > NARROWEST_PLOT
+        return {
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": token_categories(tokens, flagged),
+            "tickfont": {"size": TICK_FONT},
+            **({"tickangle": -90} if crowded else {}),
+        }
     text = [_escape(t) for t in tokens]
-    for j in flagged:
-        text[j] = f"<b><span style='color:{FLAG_COLOUR}'>{text[j]}</span></b>"
-    # upright labels once they would not fit side by side in the narrowest plot a page gives (a tablet)
-    crowded = not vertical and sum(len(str(t)) + 1 for t in tokens) * LABEL_PX > NARROWEST_PLOT
-    room = (WIDEST_PLOT if not vertical else len(tokens) * CELL) / max(len(tokens), 1)
-    stride = max(1, math.ceil(LINE_PX / room)) if not vertical else 1
-    shown = [j for j in range(len(tokens)) if j % stride == 0 or j in flagged or j == len(tokens) - 1]
     return {
         "tickmode": "array",
-        "tickvals": shown,
-        "ticktext": [text[j] for j in shown],
+        "tickvals": list(range(len(tokens))),
+        "ticktext": text,
         "tickfont": {"size": TICK_FONT},
-        # no angle for level labels: Plotly's own ("auto") tilts them at draw time if the plot is too narrow
-        **({"tickangle": -90} if crowded else {}),
     }
 
 
@@ -230,7 +247,7 @@ def attention_heatmap(
     fig = go.Figure(
         go.Heatmap(
             z=attention,
-            x=list(range(len(src))),
+            x=token_categories(src_tokens, flagged),
             y=list(range(len(tgt))),
             customdata=[[[s, t] for s in src] for t in tgt],  # (Ty, Tx, 2)
             hovertemplate=f"{_escape(text['source'])}: %{{customdata[0]}}<br>{_escape(text['target'])}: "
@@ -293,7 +310,7 @@ def step_bars(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.14,
         subplot_titles=(_escape(text["energies_title"]), _escape(text["weights_title"])),
     )  # fmt: skip
-    x, tokens = list(range(len(src_tokens))), [_escape(t) for t in src_tokens]
+    x, tokens = token_categories(src_tokens), [_escape(t) for t in src_tokens]
     low, high = float(energies.min()), float(energies.max())
     pad = max((high - low) * 0.12, 0.05)
     for row, values, name in ((1, energies, "e"), (2, weights, "α")):
@@ -643,7 +660,7 @@ def coverage_bars(
     flagged = [j for j, s in enumerate(status) if s]
     fig = go.Figure(
         go.Bar(
-            x=list(range(len(coverage))),
+            x=token_categories(src_tokens, flagged),
             y=coverage,
             marker_color=[FLAG_COLOUR if s else BAR_COLOUR for s in status],
             customdata=[[_escape(t), _escape(s)] for t, s in zip(src_tokens, status)],
@@ -699,7 +716,7 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
         )
         tgt = [_escape(t) for t in out["tgt_tokens"]]
         return go.Heatmap(
-            z=weights, x=list(range(len(src_tokens))), y=list(range(len(tgt))), zmin=0, zmax=1, colorscale="Blues",
+            z=weights, x=token_categories(src_tokens), y=list(range(len(tgt))), zmin=0, zmax=1, colorscale="Blues",
             customdata=[[[_escape(s), t] for s in src_tokens] for t in tgt],
             hovertemplate=f"{_escape(text['source'])}: %{{customdata[0]}}<br>{_escape(text['target'])}: %{{customdata[1]}}"
             "<br>α = %{z:.4f}" + NO_HOVER_BOX,

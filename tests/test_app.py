@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from seq2seq import diagnostics, load_translator, word_attention
+from seq2seq import diagnostics, load_translator, viz, word_attention
 from seq2seq.evaluate import read_eval
 from ui.text import html_text, markdown_text
 
@@ -78,8 +78,10 @@ def labels(tokens: list[str]) -> list[str]:
 
 
 def ticks(axis: dict) -> list[str]:
-    """Tick labels without viz's own markup (flagged tokens are wrapped in <b><span>); user text is escaped."""
-    return [re.sub(r"<[^>]+>", "", text) for text in axis["ticktext"]]
+    """Token labels without viz's own markup (flagged tokens are wrapped in <b><span>, repeats carry
+    zero-width spaces): a source axis's categories, a target axis's tick text. User text is escaped."""
+    texts = axis["categoryarray"] if axis.get("type") == "category" else axis["ticktext"]
+    return [re.sub(r"<[^>]+>", "", text).replace(viz.ZERO_WIDTH, "") for text in texts]
 
 
 def assert_missing_shown_as_dash(table) -> None:
