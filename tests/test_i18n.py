@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,35 @@ def test_korean_uses_the_lectures_terms(term):
 
 def test_the_home_page_is_called_home():
     assert (EN["nav.home"], KO["nav.home"]) == ("Home", "홈")
+
+
+def _punctuation(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "PS"  # CommonMark's Unicode punctuation: ?, ., ▶, ⏭ ...
+
+
+def unclosed_emphasis(text: str) -> list[str]:
+    """The `*`/`**` runs CommonMark leaves as literal asterisks. A run closes only if right-flanking: after
+    punctuation ("you?**") it must be followed by a space or punctuation, and Korean particles follow
+    words directly ("you?**를"), which then shows the asterisks instead of bold."""
+    open_runs, bad = [], []
+    for run in re.finditer(r"\*+", text):
+        before = text[run.start() - 1] if run.start() else " "
+        after = text[run.end()] if run.end() < len(text) else " "
+        left = not after.isspace() and (not _punctuation(after) or before.isspace() or _punctuation(before))
+        right = not before.isspace() and (not _punctuation(before) or after.isspace() or _punctuation(after))
+        if right and open_runs and open_runs[-1][0] == run.group():
+            open_runs.pop()
+        elif left:
+            open_runs.append((run.group(), run.start()))
+        else:
+            bad.append(text[max(run.start() - 8, 0) : run.end() + 8])
+    return bad + [text[i : i + 16] for _, i in open_runs]
+
+
+@pytest.mark.parametrize("catalogue", [EN, KO], ids=["en", "ko"])
+def test_bold_and_italic_close_even_around_values_that_end_in_punctuation(catalogue):
+    assert unclosed_emphasis("**다음 ▶**으로") and unclosed_emphasis("**you?**를")  # the check itself
+    assert not unclosed_emphasis("**다음 ▶**, 또는 **you?** (3번째)")
+    for key, text in catalogue.items():
+        filled = re.sub(r"\{[a-z_]+\}", "x?", text)  # the worst case: a word such as "you?"
+        assert not unclosed_emphasis(filled), (key, text)

@@ -24,7 +24,7 @@ STRINGS = {
     "sidebar.checkpoint": "체크포인트",
     "sidebar.checkpoint_help": "{root} 안의 모든 올바른 체크포인트 폴더",
     "sidebar.skipped": "건너뛴 폴더 ({n})",
-    "sidebar.cannot_load": "체크포인트 **{name}**을(를) 불러올 수 없습니다: {error}",
+    "sidebar.cannot_load": "체크포인트(**{name}**)를 불러올 수 없습니다: {error}",
     "sidebar.cannot_load_short": "{name}을(를) 불러올 수 없습니다",
     "sidebar.decoding": "디코딩",
     "sidebar.beam": "빔 크기",
@@ -46,7 +46,7 @@ STRINGS = {
     "common.no_attention": "이 체크포인트에는 **어텐션이 없습니다**: 인코더가 문장 전체를 고정 크기의 문맥 벡터 c 하나에 "
     "담고, 디코더는 매 단계 같은 c를 받습니다. 그릴 어텐션 가중치 α_ij도, 고칠 가중치도, 기여도와 비교할 가중치도 없습니다. "
     "이것이 강의의 4단계, 어텐션이 없애는 병목입니다.",
-    "common.no_attention_named": "**{name}**에는 어텐션이 없습니다: 매 단계 같은 고정 문맥 벡터 c 하나가 문장 전체를 "
+    "common.no_attention_named": "**{name}** 체크포인트에는 어텐션이 없습니다: 매 단계 같은 고정 문맥 벡터 c 하나가 문장 전체를 "
     "나릅니다. 그릴 것이 없다는 것이 요점입니다.",
     # attention variants (model.ATTENTIONS); a variant missing here shows its class's own label
     "attention.additive": "Bahdanau(가산) 어텐션",
@@ -83,9 +83,9 @@ STRINGS = {
     "home.intro": "**Bahdanau(가산) 어텐션을 쓰는 RNN 인코더-디코더**가 영어를 한국어로 번역합니다. 문장을 입력하고, "
     "디코더가 한국어 토큰을 하나씩 쓸 때마다 *어디를 보는지* 단계별로 살펴보세요. 페이지는 강의 **어텐션을 쓰는 Seq2Seq**의 "
     "흐름을 따르며, 아래 절들은 불러온 모델로 강의의 여섯 단계를 실제 예로 보여 줍니다.",
-    "home.domain_libreoffice": "**{model}**은 LibreOffice 도움말과 UI 문자열만으로 배웠습니다: 소프트웨어 도움말은 잘 번역하지만 "
+    "home.domain_libreoffice": "**{model}** 모델은 LibreOffice 도움말과 UI 문자열만으로 배웠습니다: 소프트웨어 도움말은 잘 번역하지만 "
     "일상 문장은 서툴며, 배운 것과 거리가 먼 문장이면 번역 옆에 경고를 보여 줍니다.",
-    "home.domain_mixed": "**{model}**은 LibreOffice 도움말과 일상·일반 텍스트({domains})로 배웠습니다: 소프트웨어 도움말과 짧은 "
+    "home.domain_mixed": "**{model}** 모델은 LibreOffice 도움말과 일상·일반 텍스트({domains})로 배웠습니다: 소프트웨어 도움말과 짧은 "
     "일상 문장을 가장 잘 번역합니다.",
     "home.equations": "세 개의 식으로 본 어텐션",
     "home.eq_at_step": "디코더 단계 i에서, 인코더 출력 h_j마다 (이 모델의 점수 함수):",
@@ -103,10 +103,10 @@ STRINGS = {
     "home.s1_text": "영어는 동사를 가운데 두고, 한국어는 끝에 둡니다. 그래서 단어 대 단어 번역은 실패합니다. "
     "한국어 단어마다 가장 많이 본 영어 단어:",
     "home.s1_no_attention": "정렬을 보려면 어텐션이 있는 체크포인트를 불러와 문장을 번역하세요.",
-    "home.s1_crossed": "이 출력에서 정렬은 (한국어 단어 쌍 {pairs}개 중) **{crossings}**번 교차합니다: 한국어 어순이 영어와 "
-    "다릅니다. 마지막 한국어 단어 **{last}**는 영어 {n}단어 중 {position}번째인 **{source}**를 가장 많이 봅니다.",
+    "home.s1_crossed": "이 출력에서 정렬은 (한국어 단어 쌍 {pairs}개 중) **{crossings}** 번 교차합니다: 한국어 어순이 영어와 "
+    "다릅니다. 마지막 한국어 단어(**{last}**)가 가장 많이 본 영어 단어: **{source}** (영어 {n}단어 중 {position}번째).",
     "home.s1_straight": "이 출력에서는 정렬이 한 번도 교차하지 않습니다: 한국어 단어마다 앞 단어보다 영어에서 더 오른쪽을 "
-    "봅니다. *I love you.*처럼 목적어가 있는 문장을 해 보세요.",
+    "봅니다. *I love you*처럼 목적어가 있는 문장을 해 보세요.",
     "home.s1_question": "수업 질문: 여기서 영어 동사가 한국어 끝에 왔나요? 어느 한국어 단어인가요?",
     "home.col.target position": "번역 위치",
     "home.col.target word": "번역 단어",
@@ -217,7 +217,7 @@ STRINGS = {
     "step.run": "끝까지 ⏭",
     "step.did_not_work": "실행할 수 없었습니다",
     "step.source": "원문 (조각 {n}개):",
-    "step.nothing_yet": "아직 디코딩하지 않았습니다: **다음 ▶**으로 단계 1을, 또는 **끝까지 ⏭**를 누르세요.",
+    "step.nothing_yet": "아직 디코딩하지 않았습니다: 단계 1은 **다음 ▶**, 마지막 단계까지는 **끝까지 ⏭** 버튼을 누르세요.",
     "step.wrote": "단계 {i}: “{token}”을(를) 씀",
     "step.forced": " (강제)",
     "step.edited": " (어텐션 수정)",
