@@ -97,7 +97,7 @@ def test_step_through_next_and_force(app_url, new_context, dialogs, js_errors, t
     expect(bars).to_contain_text("energies e_ij")
     expect(bars).to_contain_text("weights α_ij")
     expect(bars.locator(".bars .point").first).to_be_attached()
-    expect(bars.locator(".x2tick text")).to_have_text(session.src_tokens)  # the lower (α) subplot
+    expect_ticks(bars, x=session.src_tokens, x_axis="x2")  # the lower (α) subplot
     expect(chart(page, "Next-token probabilities")).to_have_count(1)
     expect(main(page).get_by_role("heading", name=f"Step {steps}: wrote “{taken}”")).to_be_visible()
     shot(page, "e2e-step-through-step3")
