@@ -21,6 +21,7 @@ import argparse
 import os
 import re
 import statistics
+import subprocess
 import time
 from pathlib import Path
 
@@ -203,6 +204,14 @@ def a_class(url: str, browser, sessions: int, step_path: str, translate_path: st
     return {"sessions": sessions, "interactions": _summary(times), "problems": problems}
 
 
+def _commit(app_dir: Path) -> str:
+    """The checkout's commit, short hash and subject, so a before/after says what "before" was."""
+    out = subprocess.run(
+        ["git", "-C", str(app_dir), "log", "-1", "--format=%h %s"], capture_output=True, text=True
+    )
+    return out.stdout.strip()[:90] if out.returncode == 0 else ""
+
+
 def run(repeats: int, sessions: int, app_dir: Path | None) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -226,6 +235,7 @@ def run(repeats: int, sessions: int, app_dir: Path | None) -> dict:
             try:
                 results = {
                     "app_dir": str(app_dir),
+                    "commit": _commit(app_dir),
                     "clicks": clicks(url, browser, repeats, step_path, translate_path),
                 }
                 if sessions:
@@ -266,7 +276,8 @@ def table(results: dict) -> str:
     if before:
         lines += [
             "",
-            f"Before: the app at `{before['app_dir']}` (each click reran the whole page), same checkpoints, same run.",
+            f"Before: the app at `{before['app_dir']}` (commit {(before.get('commit') or 'unknown').split()[0]}), same checkpoints, "
+            "same run.",
         ]
     return "\n".join(lines)
 
