@@ -109,15 +109,16 @@ def _escape(text: str) -> str:
 def token_categories(tokens: Sequence[str], flagged: Sequence[int] = ()) -> list[str]:
     """A horizontal token axis's categories: escaped labels, flagged ones bold red, a repeat made distinct
     by zero-width spaces (Plotly merges equal categories, and "▁the" twice needs two columns)."""
-    seen: dict[str, int] = {}
+    used: set[str] = set()
     out = []
     for j, token in enumerate(tokens):
         text = _escape(token)
         if j in flagged:
             text = f"<b><span style='color:{FLAG_COLOUR}'>{text}</span></b>"
-        repeat = seen.get(text, 0)
-        seen[text] = repeat + 1
-        out.append(text + ZERO_WIDTH * repeat)
+        while text in used:  # also when the typed text itself holds zero-width spaces
+            text += ZERO_WIDTH
+        used.add(text)
+        out.append(text)
     return out
 
 

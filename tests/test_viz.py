@@ -70,6 +70,12 @@ def test_heatmap_values_axes_and_hover():
     serialisable(fig)
 
 
+def test_every_source_token_keeps_its_own_column_even_with_zero_width_spaces_typed():
+    tokens = ["▁a", "▁a" + viz.ZERO_WIDTH, "▁a", "▁a"]  # a typed zero-width space must not merge two columns
+    columns = viz.token_categories(tokens)
+    assert len(set(columns)) == len(tokens) and columns[:2] == tokens[:2]
+
+
 def test_heatmap_escapes_tokens():
     fig = viz.attention_heatmap(np.full((1, 3), 1 / 3), ["<script>", "<b>x</b>", "a&b"], ["</s>"])
     assert fig.layout.xaxis.categoryarray == (
