@@ -34,10 +34,19 @@ def stepping() -> None:
     if not session.steps:
         st.info(t("step.nothing_yet"))
         return
-    stepper.current_step(settings, session)
-    stepper.force_controls(session, max_len)
-    stepper.edit_controls(session, max_len)
-    stepper.whatif_view(settings, session)
+    step_slot, tools_slot, whatif_slot = st.container(), st.container(), st.container()  # top to bottom
+    answer_first = stepper.what_if_just_answered()
+    if answer_first:  # drawn in its place below, but sent first: the line a Force click waits for
+        with whatif_slot:
+            stepper.whatif_view(settings, session)
+    with step_slot:
+        stepper.current_step(settings, session)
+    with tools_slot:
+        stepper.force_controls(session, max_len)
+        stepper.edit_controls(session, max_len)
+    if not answer_first:
+        with whatif_slot:
+            stepper.whatif_view(settings, session)
 
 
 stepping()

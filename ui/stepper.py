@@ -17,6 +17,7 @@ from .shared import ERRORS, Settings, big_text, chart, figure_labels, no_attenti
 from .text import markdown_text
 
 SESSION, SESSION_ID, WHATIF, MESSAGE = "st_session", "st_session_id", "st_whatif", "st_message"
+ANSWERED = "st_answered"  # set by a Force or an attention edit: the page draws its answer first
 PICK = (
     "st_force_pick"  # the top-k picker: dropped when the step changes, so each step starts on its runner-up
 )
@@ -49,11 +50,18 @@ def move(action: Callable[[TranslationSession], object]) -> None:
         return
     if isinstance(result, WhatIf):
         st.session_state[WHATIF] = result
+        st.session_state[ANSWERED] = True
         return
     st.session_state.pop(PICK, None)  # another step: its own runner-up is the default again
     whatif = st.session_state.get(WHATIF)
     if whatif is not None and len(session.steps) <= whatif.step:  # stepped back past the changed token
         st.session_state.pop(WHATIF)
+
+
+def what_if_just_answered() -> bool:
+    """Whether this run answers a Force or an attention edit (once): its answer is what the click asked
+    for, so it is sent before the step's own figures, which have not changed."""
+    return bool(st.session_state.pop(ANSWERED, False))
 
 
 def forced_token() -> str:
