@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from seq2seq import diagnostics, load_translator, viz, word_attention
 from seq2seq.evaluate import read_eval
+from ui import stepper
 from ui.text import html_text, markdown_text
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -170,8 +171,9 @@ def test_step_through_next_back_force_run(app, translator):
     assert len(session.steps) == 2
 
     taken = session.tgt_tokens[-1]
-    other = next(o for o in at.selectbox(key="st_force_pick").options if o != taken)
-    at.selectbox(key="st_force_pick").set_value(other)
+    picker = at.selectbox(key=stepper.pick_key(session))
+    other = next(o for o in picker.options if o != taken)
+    picker.set_value(other)
     at.button(key="st_force").click().run()
     assert not at.exception
     whatif = at.session_state["st_whatif"]
@@ -189,8 +191,11 @@ def test_step_through_next_back_force_run(app, translator):
     at.button(key="st_next").click().run()
     session = at.session_state["st_session"]
     assert session.tgt_tokens == whatif.forced.tgt_tokens[:3]
-    picker = at.selectbox(key="st_force_pick")
+    picker = at.selectbox(key=stepper.pick_key(session))
     assert picker.value == picker.options[1] == session.pieces(session.steps[-1].top_ids)[1]
+    assert (
+        sum(str(k).startswith(stepper.PICK) for k in at.session_state) == 1
+    )  # the last step's picker is gone
     at.button(key="st_back").click().run()
     at.button(key="st_back").click().run()  # back past the forced step: the what-if is gone with it
     assert "st_whatif" not in at.session_state and len(at.session_state["st_session"].steps) == 1

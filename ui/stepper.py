@@ -18,17 +18,16 @@ from .text import markdown_text
 
 SESSION, SESSION_ID, WHATIF, MESSAGE = "st_session", "st_session_id", "st_whatif", "st_message"
 ANSWERED = "st_answered"  # set by a Force or an attention edit: the page draws its answer first
-PICK = (
-    "st_force_pick"  # the top-k picker: dropped when the step changes, so each step starts on its runner-up
-)
+PICK = "st_force_pick"  # the top-k picker's key prefix: one picker per step (`pick_key`)
 
 
 def session_for(settings: Settings, text: str, top_k: int) -> TranslationSession | None:
     """This browser session's stepper for (model, sentence, k); a new one when any of them changes."""
     ident = (str(settings.folder), text, top_k)
     if st.session_state.get(SESSION_ID) != ident:
-        for key in (SESSION, SESSION_ID, WHATIF, PICK):
+        for key in (SESSION, SESSION_ID, WHATIF):
             st.session_state.pop(key, None)
+        drop_picks()
         try:
             st.session_state[SESSION] = settings.translator.start(text, top_k)
         except ERRORS as exc:
@@ -52,7 +51,7 @@ def move(action: Callable[[TranslationSession], object]) -> None:
         st.session_state[WHATIF] = result
         st.session_state[ANSWERED] = True
         return
-    st.session_state.pop(PICK, None)  # another step: its own runner-up is the default again
+    drop_picks()  # another step: its own picker, on its own runner-up
     whatif = st.session_state.get(WHATIF)
     if whatif is not None and len(session.steps) <= whatif.step:  # stepped back past the changed token
         st.session_state.pop(WHATIF)
@@ -64,9 +63,21 @@ def what_if_just_answered() -> bool:
     return bool(st.session_state.pop(ANSWERED, False))
 
 
-def forced_token() -> str:
+def pick_key(session: TranslationSession) -> str:
+    """The top-k picker's key for the current step, new whenever the tokens so far change. One widget
+    with changing options would keep the last step's choice in the browser, and a choice that is no
+    longer an option comes back as its label ("▁ (word boundary)"), which Force would then force."""
+    return f"{PICK}:{'-'.join(str(step.token) for step in session.steps)}"
+
+
+def drop_picks() -> None:
+    for key in [k for k in st.session_state if str(k).startswith(PICK)]:
+        del st.session_state[key]
+
+
+def forced_token(pick: str) -> str:
     typed = (st.session_state.get("st_force_text") or "").strip()
-    token = typed or st.session_state.get(PICK)
+    token = typed or st.session_state.get(pick)
     if not token:
         raise ValueError(t("step.pick_or_type"))
     return token
@@ -155,14 +166,15 @@ def force_controls(session: TranslationSession, max_len: int | None) -> None:
     )
     options = session.pieces(step.top_ids)
     pick_col, type_col, force_col = st.columns([2, 2, 1], vertical_alignment="bottom")
-    pick_col.selectbox(t("step.force_pick"), options, index=min(1, len(options) - 1), key=PICK,
+    pick = pick_key(session)
+    pick_col.selectbox(t("step.force_pick"), options, index=min(1, len(options) - 1), key=pick,
                        format_func=lambda p: viz.piece_label(p, figure_labels()))  # fmt: skip
     type_col.text_input(
         t("step.force_type"), key="st_force_text", max_chars=50, placeholder=t("step.force_placeholder")
     )
     index = len(session.steps) - 1
     force_col.button(t("step.force"), key="st_force", width="stretch",
-                     on_click=move, args=(lambda s: s.force_at(index, forced_token(), max_len),))  # fmt: skip
+                     on_click=move, args=(lambda s: s.force_at(index, forced_token(pick), max_len),))  # fmt: skip
 
 
 def edit_controls(session: TranslationSession, max_len: int | None) -> None:

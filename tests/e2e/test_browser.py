@@ -259,6 +259,34 @@ def test_the_first_sidebar_click_after_typing_is_not_swallowed(app_url, new_cont
     expect_no_exception(page)
 
 
+def test_force_with_the_default_pick_forces_this_steps_runner_up(
+    app_url, new_context, dialogs, js_errors, translator
+):
+    """The picker's options change with every step; the browser must not send back a choice from an earlier
+    step (Streamlit then hands its label back, and "▁ (word boundary)" was forced as a word)."""
+    page = open_page(new_context, dialogs, js_errors)
+    goto(page, f"{app_url}/step_through")
+    translate(page, SENTENCE_A)
+    steps = 3
+    for n in range(1, steps + 1):
+        main(page).get_by_role("button", name="Next ▶").click()
+        expect(main(page).get_by_role("heading", name=re.compile(rf"^Step {n}: wrote"))).to_be_visible(
+            timeout=RUN_TIMEOUT_MS
+        )
+        settle(page)
+    session = translator.start(SENTENCE_A, 5)
+    for _ in range(steps):
+        session.step()
+    step = session.steps[-1]
+    taken, runner_up = session.pieces([step.token])[0], session.pieces(step.top_ids)[1]
+    main(page).get_by_role("button", name="Force", exact=True).click()
+    settle(page)
+    expect(main(page).get_by_text(f"At step {steps}: {taken} → {runner_up}", exact=True)).to_be_visible(
+        timeout=RUN_TIMEOUT_MS
+    )
+    expect_no_exception(page)
+
+
 def test_a_new_sentence_resets_a_stale_pick_and_a_word_is_forced_whole(
     app_url, new_context, dialogs, js_errors, translator
 ):
