@@ -171,7 +171,7 @@ def test_step_through_next_back_force_run(app, translator):
     assert len(session.steps) == 2
 
     taken = session.tgt_tokens[-1]
-    picker = at.selectbox(key=stepper.pick_key(session))
+    picker = at.selectbox(key=stepper.force_pick_key(session))
     other = next(o for o in picker.options if o != taken)
     picker.set_value(other)
     at.button(key="st_force").click().run()
@@ -191,7 +191,7 @@ def test_step_through_next_back_force_run(app, translator):
     at.button(key="st_next").click().run()
     session = at.session_state["st_session"]
     assert session.tgt_tokens == whatif.forced.tgt_tokens[:3]
-    picker = at.selectbox(key=stepper.pick_key(session))
+    picker = at.selectbox(key=stepper.force_pick_key(session))
     assert picker.value == picker.options[1] == session.pieces(session.steps[-1].top_ids)[1]
     assert (
         sum(str(k).startswith(stepper.PICK) for k in at.session_state) == 1

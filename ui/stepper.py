@@ -14,11 +14,12 @@ from seq2seq.translator import TranslationSession, WhatIf
 
 from .i18n import t
 from .shared import ERRORS, Settings, big_text, chart, figure_labels, no_attention, png_name, row, show_error
+from .shared import pick_key as widget_key
 from .text import markdown_text
 
 SESSION, SESSION_ID, WHATIF, MESSAGE = "st_session", "st_session_id", "st_whatif", "st_message"
 ANSWERED = "st_answered"  # set by a Force or an attention edit: the page draws its answer first
-PICK = "st_force_pick"  # the top-k picker's key prefix: one picker per step (`pick_key`)
+PICK = "st_force_pick"  # the top-k picker's key prefix: one picker per step (`force_pick_key`)
 
 
 def session_for(settings: Settings, text: str, top_k: int) -> TranslationSession | None:
@@ -63,11 +64,11 @@ def what_if_just_answered() -> bool:
     return bool(st.session_state.pop(ANSWERED, False))
 
 
-def pick_key(session: TranslationSession) -> str:
+def force_pick_key(session: TranslationSession) -> str:
     """The top-k picker's key for the current step, new whenever the tokens so far change. One widget
     with changing options would keep the last step's choice in the browser, and a choice that is no
     longer an option comes back as its label ("▁ (word boundary)"), which Force would then force."""
-    return f"{PICK}:{'-'.join(str(step.token) for step in session.steps)}"
+    return widget_key(PICK, [step.token for step in session.steps])
 
 
 def drop_picks() -> None:
@@ -166,7 +167,7 @@ def force_controls(session: TranslationSession, max_len: int | None) -> None:
     )
     options = session.pieces(step.top_ids)
     pick_col, type_col, force_col = st.columns([2, 2, 1], vertical_alignment="bottom")
-    pick = pick_key(session)
+    pick = force_pick_key(session)
     pick_col.selectbox(t("step.force_pick"), options, index=min(1, len(options) - 1), key=pick,
                        format_func=lambda p: viz.piece_label(p, figure_labels()))  # fmt: skip
     type_col.text_input(
