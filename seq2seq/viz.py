@@ -122,31 +122,32 @@ def token_categories(tokens: Sequence[str], flagged: Sequence[int] = ()) -> list
     return out
 
 
-def _token_axis(
-    tokens: Sequence[str], flagged: Sequence[int] = (), *, vertical: bool = False
-) -> dict[str, Any]:
-    """A token axis; its traces place token j at `token_categories(...)[j]` (horizontal) or at j (vertical).
+def _source_axis(tokens: Sequence[str], columns: Sequence[str]) -> dict[str, Any]:
+    """A source-token axis over `columns`, the `token_categories` its traces use as x (one list, so the
+    two cannot disagree).
 
-    Horizontal axes are category axes, so Plotly itself labels every token where the plot is wide enough and
-    every second (third, ...) where it is not: it measures the plot as drawn, 1400 px on a projector or
-    450 on a tablet, which no server-side rule can know. A long axis gets upright (90°) labels, a shorter
-    one level labels that Plotly tilts when they would touch; hover names every token. Vertical axes
-    have a row of CELL px per token, so every label fits: numeric positions with the token text.
+    A category axis: Plotly itself labels every token where the plot is wide enough and every second
+    (third, ...) where it is not. It measures the plot as drawn, 1400 px on a projector or 450 on a tablet,
+    which no server-side rule can know. A long axis gets upright (90°) labels, a shorter one level labels
+    that Plotly tilts when they would touch; hover names every token.
     """
-    if not vertical:
-        crowded = sum(len(str(t)) + 1 for t in tokens) * LABEL_PX > NARROWEST_PLOT
-        return {
-            "type": "category",
-            "categoryorder": "array",
-            "categoryarray": token_categories(tokens, flagged),
-            "tickfont": {"size": TICK_FONT},
-            **({"tickangle": -90} if crowded else {}),
-        }
-    text = [_escape(t) for t in tokens]
+    crowded = sum(len(str(t)) + 1 for t in tokens) * LABEL_PX > NARROWEST_PLOT
+    return {
+        "type": "category",
+        "categoryorder": "array",
+        "categoryarray": list(columns),
+        "tickfont": {"size": TICK_FONT},
+        **({"tickangle": -90} if crowded else {}),
+    }
+
+
+def _target_axis(tokens: Sequence[str]) -> dict[str, Any]:
+    """A target-token axis: a row of CELL px per token, so every label fits; numeric positions (0..n-1)
+    with the escaped token text."""
     return {
         "tickmode": "array",
         "tickvals": list(range(len(tokens))),
-        "ticktext": text,
+        "ticktext": [_escape(t) for t in tokens],
         "tickfont": {"size": TICK_FONT},
     }
 
@@ -239,6 +240,7 @@ def attention_heatmap(
         )
     flagged = sorted({j for j in flagged_src or [] if 0 <= j < len(src_tokens)})
     src, tgt = [_escape(t) for t in src_tokens], [_escape(t) for t in tgt_tokens]
+    columns = token_categories(src_tokens, flagged)
     name = value_name or text["alpha"]
     top = float(np.nanmax(attention)) if attention.size else 1.0
     zmax = 1.0 if colour_range == "full" else max(np.ceil(top * 20) / 20, 0.05)
@@ -248,7 +250,7 @@ def attention_heatmap(
     fig = go.Figure(
         go.Heatmap(
             z=attention,
-            x=token_categories(src_tokens, flagged),
+            x=columns,
             y=list(range(len(tgt))),
             customdata=[[[s, t] for s in src] for t in tgt],  # (Ty, Tx, 2)
             hovertemplate=f"{_escape(text['source'])}: %{{customdata[0]}}<br>{_escape(text['target'])}: "
@@ -262,10 +264,10 @@ def attention_heatmap(
         )
     )
     fig.update_xaxes(
-        **_token_axis(src_tokens, flagged), title_text=text["source_axis"], showgrid=False, side="bottom"
+        **_source_axis(src_tokens, columns), title_text=text["source_axis"], showgrid=False, side="bottom"
     )
     fig.update_yaxes(
-        **_token_axis(tgt_tokens, vertical=True),
+        **_target_axis(tgt_tokens),
         title_text=text["target_axis"],
         autorange="reversed",
         showgrid=False,
@@ -326,7 +328,7 @@ def step_bars(
             hovertemplate=f"{_escape(text['source'])}: %{{customdata}}<br>{name} = %{{y:.{3 if row == 1 else 4}f}}"
             + NO_HOVER_BOX,
         )
-    fig.update_xaxes(**_token_axis(src_tokens))
+    fig.update_xaxes(**_source_axis(src_tokens, x))
     fig.update_xaxes(showticklabels=True, row=2, col=1)
     fig.update_yaxes(title_text="e", range=[low - pad, high + pad], row=1, col=1)
     fig.update_yaxes(title_text="α", range=[0, 1.05], row=2, col=1)
@@ -395,7 +397,7 @@ def topk_bar(
             hovertemplate="%{customdata}<br>p = %{x:.4f}" + NO_HOVER_BOX,
         )
     )
-    fig.update_yaxes(**_token_axis(shown, vertical=True), autorange="reversed")
+    fig.update_yaxes(**_target_axis(shown), autorange="reversed")
     fig.update_xaxes(
         title_text=text["probability"], range=[0, min(1.0, max(probs, default=1.0) * 1.25 + 0.05)]
     )
@@ -659,9 +661,10 @@ def coverage_bars(
     coverage = [float(c) for c in coverage]
     status = [text["dropped_q"] if c < low else text["repeated_q"] if c > high else "" for c in coverage]
     flagged = [j for j, s in enumerate(status) if s]
+    columns = token_categories(src_tokens, flagged)
     fig = go.Figure(
         go.Bar(
-            x=token_categories(src_tokens, flagged),
+            x=columns,
             y=coverage,
             marker_color=[FLAG_COLOUR if s else BAR_COLOUR for s in status],
             customdata=[[_escape(t), _escape(s)] for t, s in zip(src_tokens, status)],
@@ -678,7 +681,7 @@ def coverage_bars(
             text=_escape(label), x=1, xref="paper", xanchor="left", xshift=4, y=value, yref="y",
             showarrow=False, font={"size": 11, "color": FLAG_COLOUR},
         )  # fmt: skip
-    fig.update_xaxes(**_token_axis(src_tokens, flagged), title_text=text["source_axis"])
+    fig.update_xaxes(**_source_axis(src_tokens, columns), title_text=text["source_axis"])
     fig.update_yaxes(title_text="Σ_i α_ij", rangemode="tozero")
     fig = _style(
         fig,
@@ -701,6 +704,7 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
     if not snapshots:
         return _message("timeline", text["no_metrics"], text["training_title"])
     src_tokens = timeline["probes"][probe]["src_tokens"]
+    columns = token_categories(src_tokens)  # one list for every frame's heatmap and the axis
     steps = [s["step"] for s in snapshots]
     fig = make_subplots(
         rows=1,
@@ -717,7 +721,7 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
         )
         tgt = [_escape(t) for t in out["tgt_tokens"]]
         return go.Heatmap(
-            z=weights, x=token_categories(src_tokens), y=list(range(len(tgt))), zmin=0, zmax=1, colorscale="Blues",
+            z=weights, x=columns, y=list(range(len(tgt))), zmin=0, zmax=1, colorscale="Blues",
             customdata=[[[_escape(s), t] for s in src_tokens] for t in tgt],
             hovertemplate=f"{_escape(text['source'])}: %{{customdata[0]}}<br>{_escape(text['target'])}: %{{customdata[1]}}"
             "<br>α = %{z:.4f}" + NO_HOVER_BOX,
@@ -733,7 +737,7 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
         """The output's tokens top to bottom; an explicit range, because an animation does not autorange."""
         rows = len(snapshot["outputs"][probe]["tgt_tokens"])
         return {
-            **_token_axis(snapshot["outputs"][probe]["tgt_tokens"], vertical=True),
+            **_target_axis(snapshot["outputs"][probe]["tgt_tokens"]),
             "range": [rows - 0.5, -0.5],
         }
 
@@ -744,7 +748,9 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
     fig.add_trace(go.Scatter(x=steps, y=[s.get("dev_loss") for s in snapshots], name=text["dev_loss"], mode="lines+markers",
                              line_color=BAR_COLOUR, marker_size=4), row=1, col=2, secondary_y=True)  # fmt: skip
     fig.add_trace(marker(last["step"]), row=1, col=2)
-    fig.update_xaxes(**_token_axis(src_tokens), title_text=text["source_axis"], showgrid=False, row=1, col=1)
+    fig.update_xaxes(
+        **_source_axis(src_tokens, columns), title_text=text["source_axis"], showgrid=False, row=1, col=1
+    )
     fig.update_yaxes(**y_axis(last), showgrid=False, row=1, col=1)
     fig.update_xaxes(title_text=text["step"], row=1, col=2)
     fig.update_yaxes(title_text="chrF", row=1, col=2)
