@@ -316,6 +316,16 @@ def expect_ticks(
         expect(plot.locator(".ytick text")).to_have_text(y, timeout=RUN_TIMEOUT_MS)
 
 
+def press_next(page: Page, steps: int) -> None:
+    """Step through: press Next `steps` times, each time until its step is drawn."""
+    for n in range(1, steps + 1):
+        main(page).get_by_role("button", name="Next ▶").click()
+        expect(main(page).get_by_role("heading", name=re.compile(rf"^Step {n}: wrote"))).to_be_visible(
+            timeout=RUN_TIMEOUT_MS
+        )
+        settle(page)
+
+
 def expect_translation(page: Page, text: str) -> None:
     expect(main(page).get_by_text(text, exact=True).first).to_be_visible(timeout=RUN_TIMEOUT_MS)
 

@@ -38,6 +38,7 @@ from harness import (  # noqa: F401 - fixtures are found by name in this module
     nav,
     new_context,
     open_page,
+    press_next,
     pytestmark,
     select_first_row,
     sentence_box,
@@ -78,12 +79,7 @@ def test_step_through_next_and_force(app_url, new_context, dialogs, js_errors, t
     expect(main(page).get_by_text("Nothing decoded yet")).to_be_visible(timeout=RUN_TIMEOUT_MS)
 
     steps = 3
-    for n in range(1, steps + 1):
-        main(page).get_by_role("button", name="Next ▶").click()
-        expect(main(page).get_by_role("heading", name=re.compile(rf"^Step {n}: wrote"))).to_be_visible(
-            timeout=RUN_TIMEOUT_MS
-        )
-        settle(page)
+    press_next(page, steps)
     expect(main(page).get_by_text(f"{steps} tokens so far", exact=False)).to_be_visible()
 
     # the library, stepped the same way, says what the page must show
@@ -268,12 +264,7 @@ def test_force_with_the_default_pick_forces_this_steps_runner_up(
     goto(page, f"{app_url}/step_through")
     translate(page, SENTENCE_A)
     steps = 3
-    for n in range(1, steps + 1):
-        main(page).get_by_role("button", name="Next ▶").click()
-        expect(main(page).get_by_role("heading", name=re.compile(rf"^Step {n}: wrote"))).to_be_visible(
-            timeout=RUN_TIMEOUT_MS
-        )
-        settle(page)
+    press_next(page, steps)
     session = translator.start(SENTENCE_A, 5)
     for _ in range(steps):
         session.step()
