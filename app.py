@@ -22,4 +22,5 @@ shared.frame()
 navigation = st.navigation(
     [st.Page(path, title=t(key), icon=icon, default=i == 0) for i, (path, key, icon) in enumerate(PAGES)]
 )
+st.session_state["_page_path"] = navigation.url_path  # the share link's page ("" for Home)
 navigation.run()

@@ -3,7 +3,7 @@
 python -m bench                 # latency and app (a few minutes)
 python -m bench peer            # the Joey NMT side by side (about 75 minutes: two 30-minute budgets)
 python -m bench all             # everything
-python -m bench latency --repeats 5 --checkpoint checkpoints/enko-fixed
+python -m bench latency --repeats 5 --checkpoint checkpoints/enko-software-fixed
 python -m bench explain         # attribution of a 30-word sentence, nearest-example index and queries
 python -m bench classroom       # click-to-visible on Step through and Translate, and 30 sessions at once
 """

@@ -6,7 +6,7 @@
 - the nearest training examples: building the index once (every shipped training pair encoded), and
   one query (encode the sentence, one matrix-vector product): p50/p95.
 
-    python -m bench explain [--checkpoint checkpoints/enko-additive] [--repeats 5] [--queries 50]
+    python -m bench explain [--checkpoint checkpoints/enko-software-additive] [--repeats 5] [--queries 50]
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--checkpoint", default="checkpoints/enko-additive")
+    parser.add_argument("--checkpoint", default="checkpoints/enko-software-additive")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--queries", type=int, default=50)
     args = parser.parse_args(argv)

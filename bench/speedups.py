@@ -9,13 +9,20 @@ then timed against the code as it is:
 - batched beam search without a loop over hypotheses is the only beam search there is: not switchable;
 - CPU threads 1 against 2, for one sentence (the app) and for a training step.
 
+The training candidates (`--training`, issue 20's "throughput first") are timed on the general corpus
+with the general config, one thread, as the runs train side by side: the batch size, bf16 autocast
+(this CPU has AVX-512 BF16, no AMX) and `torch.compile` of `Decoder.step`. Each runs the same
+sequence of real batches for a fixed time and reports target tokens per second.
+
     python -m bench speedups [--sentences 200]
+    python -m bench speedups --training [--data data/enko-general] [--seconds 60]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import statistics
 import time
 from pathlib import Path
@@ -26,7 +33,7 @@ from seq2seq import load_translator
 from seq2seq.data import read_pairs_tsv
 from seq2seq.model import AdditiveAttention, Encoder, sequence_loss
 
-CHECKPOINT = Path("checkpoints/enko-additive")
+CHECKPOINT = Path("checkpoints/enko-software-additive")
 
 
 @contextlib.contextmanager
@@ -115,7 +122,7 @@ def run(sentences: int, repeats: int) -> list[dict]:
     from seq2seq.batching import collate, encode_pairs, make_batches
     from seq2seq.config import load_train_config
 
-    cfg = load_train_config(Path("configs/enko-additive.yaml"))
+    cfg = load_train_config(Path("configs/enko-software-additive.yaml"))
     examples = encode_pairs(pairs, translator.src_tokenizer, translator.tgt_tokenizer, cfg)
     batches = make_batches(examples, cfg.batch_tokens, seed=0)
     collated = [collate([examples[i] for i in b], torch.device("cpu")) for b in batches]
@@ -143,6 +150,65 @@ def run(sentences: int, repeats: int) -> list[dict]:
     return rows
 
 
+def training_rows(data_dir: Path, seconds: float, config: Path) -> list[dict]:
+    """Training throughput (target tokens/s, 1 thread) of each candidate against the config as it is."""
+    from seq2seq.batching import collate, encode_pairs, make_batches
+    from seq2seq.config import load_train_config
+    from seq2seq.model import Seq2Seq
+    from seq2seq.tokenizer import Tokenizer
+
+    torch.set_num_threads(1)
+    cfg = load_train_config(config)
+    pairs = read_pairs_tsv(data_dir / "train.tsv")
+    src_tok = Tokenizer.train((p.source for p in pairs), cfg.src_vocab)
+    tgt_tok = Tokenizer.train((p.target for p in pairs), cfg.tgt_vocab, cfg.tgt_coverage)
+    examples = encode_pairs(pairs, src_tok, tgt_tok, cfg)
+    model_cfg = dataclasses.replace(cfg.model, src_vocab_size=len(src_tok), tgt_vocab_size=len(tgt_tok))
+
+    def rate(batch_tokens: int, autocast: bool = False, compiled: bool = False) -> float:
+        torch.manual_seed(0)
+        model = Seq2Seq(model_cfg).train()
+        if compiled:
+            model.decoder.step = torch.compile(model.decoder.step, dynamic=True)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        batches = make_batches(examples, batch_tokens, seed=0)
+        tokens, start, warm = 0, None, 3  # the first batches warm up (and compile)
+        for i, batch in enumerate(batches):
+            src, lengths, tgt_in, tgt_out = collate([examples[k] for k in batch], torch.device("cpu"))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                logits = model(src, lengths, tgt_in)
+            loss, n = sequence_loss(logits, tgt_out, 0.1)
+            optimizer.zero_grad()
+            (loss / n).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            if i + 1 == warm:
+                start = time.perf_counter()
+            elif start is not None:
+                tokens += n
+                if time.perf_counter() - start >= seconds:
+                    break
+        return tokens / (time.perf_counter() - start)
+
+    rows = []
+    base = rate(cfg.batch_tokens)
+    print(f"batch {cfg.batch_tokens}: {base:,.0f} tok/s")
+
+    def row(name: str, on: float, note: str = "") -> None:
+        rows.append({"candidate": name, "unit": "tok/s", "off": base, "on": on, "note": note})
+        print(f"{name}: {base:,.0f} -> {on:,.0f} tok/s")
+
+    for size in (2 * cfg.batch_tokens, 3 * cfg.batch_tokens):
+        row(f"batch {size:,} padded tokens instead of {cfg.batch_tokens:,} (training, 1 thread)", rate(size))
+    row("bf16 autocast (training, 1 thread)", rate(cfg.batch_tokens, autocast=True))
+    try:
+        row("torch.compile of Decoder.step (training, 1 thread)", rate(cfg.batch_tokens, compiled=True))
+    except Exception as exc:  # inductor needs a C++ toolchain; say why it could not be timed
+        rows.append({"candidate": "torch.compile of Decoder.step", "unit": "tok/s", "off": base, "on": 0.0,
+                     "note": f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"})  # fmt: skip
+    return rows
+
+
 def table(results: dict) -> str:
     rows = results["rows"]
     lines = ["| candidate | without | with | gain | note |", "|---|---|---|---|---|"]
@@ -161,8 +227,16 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--sentences", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--training", action="store_true", help="only the training candidates")
+    parser.add_argument("--data", type=Path, default=Path("data/enko-general"))
+    parser.add_argument("--config", type=Path, default=Path("configs/enko-general-additive.yaml"))
+    parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args(argv)
-    results = {"rows": run(args.sentences, args.repeats), "sentences": args.sentences}
+    if args.training:
+        rows = training_rows(args.data, args.seconds, args.config)
+        results = {"rows": rows, "training_data": str(args.data), "seconds": args.seconds}
+    else:
+        results = {"rows": run(args.sentences, args.repeats), "sentences": args.sentences}
     print(table(results))
     return results
 

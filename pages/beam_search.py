@@ -24,6 +24,7 @@ result = ui.translate(settings, text, search)
 if result is None:
     st.stop()
 ui.show_warnings(result.warnings)
+ui.family_hint(settings, result)
 
 nodes, candidates = result.tree, result.nbest
 ends = result.nbest_ends()

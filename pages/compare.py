@@ -3,7 +3,7 @@ test sentence) and on the test split by source length and domain."""
 
 import streamlit as st
 
-from seq2seq import viz
+from seq2seq import families, viz
 from seq2seq.evaluate import (
     BUCKETS_FILE,
     domains_table,
@@ -22,12 +22,29 @@ st.title("⚖️ " + t("compare.title"))
 st.caption(t("compare.caption"))
 
 names = [p.name for p in settings.checkpoints]
-attn_model, fixed_model = ui.models_by_attention(settings.checkpoints)
+attn_model, fixed_model = ui.models_by_attention(settings)
+family = families.family_of(settings.folder.name)
+if st.session_state.get("_cmp_family", family) != family:  # another family in the sidebar: its own twins
+    for key in ("cmp_a", "cmp_b"):
+        st.session_state.pop(key, None)
+st.session_state["_cmp_family"] = family
 default_a = attn_model.name if attn_model else names[0]
 default_b = fixed_model.name if fixed_model else names[min(1, len(names) - 1)]
 pick_a, pick_b = st.columns(2)
-name_a = pick_a.selectbox(t("compare.model_a"), names, index=names.index(default_a), key="cmp_a")
-name_b = pick_b.selectbox(t("compare.model_b"), names, index=names.index(default_b), key="cmp_b")
+name_a = pick_a.selectbox(
+    t("compare.model_a"),
+    names,
+    index=names.index(default_a),
+    key="cmp_a",
+    format_func=ui.checkpoint_label,
+)
+name_b = pick_b.selectbox(
+    t("compare.model_b"),
+    names,
+    index=names.index(default_b),
+    key="cmp_b",
+    format_func=ui.checkpoint_label,
+)
 folders = settings.by_name()
 
 

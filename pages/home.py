@@ -15,8 +15,10 @@ translator = settings.translator
 st.title("🧭 " + t("home.title"))
 st.markdown(t("home.intro"))
 general = [d for d in translator.train_domains if d != "libreoffice"]
-if general:
+if general and "libreoffice" in translator.train_domains:
     st.markdown(t("home.domain_mixed", model=translator.name, domains=", ".join(general)))
+elif general:
+    st.markdown(t("home.domain_general", model=translator.name, domains=", ".join(general)))
 else:
     st.markdown(t("home.domain_libreoffice", model=translator.name))
 
@@ -38,6 +40,7 @@ with left:
     result = ui.translate(settings, text)
     if result is not None:
         ui.show_warnings(result.warnings)
+        ui.family_hint(settings, result)
         st.caption(t("home.translation"))
         ui.big_text(result.text)
         st.caption(t("home.meta", model=translator.name, ms=f"{result.elapsed_ms:.0f}", beam=settings.beam_size,
@@ -104,7 +107,7 @@ with st.expander(t("home.s3_title")):
 with st.expander(t("home.s4_title")):
     st.markdown(t("home.s4_text"))
     curves = {}
-    for folder in ui.models_by_attention(settings.checkpoints):
+    for folder in ui.models_by_attention(settings):
         try:
             buckets = read_json(folder / BUCKETS_FILE) if folder is not None else None
         except ValueError as exc:

@@ -1,13 +1,15 @@
 """Step through: decode one step at a time, see e, α and c with their numbers, force another token or put
-the attention somewhere else, and see how the rest of the translation changes."""
+the attention somewhere else, and see how the rest of the translation changes. In class: guess first,
+and follow (or lead) a lesson."""
 
 import streamlit as st
 
+from ui import classroom, links, stepper
 from ui import shared as ui
-from ui import stepper
 from ui.i18n import t
 from ui.text import markdown_text
 
+lesson = classroom.follow()  # before the sidebar: a following student takes the teacher's sentence and model
 settings = ui.sidebar()
 st.title("👣 " + t("step.title"))
 st.caption(t("step.caption"))
@@ -17,22 +19,39 @@ top_k = st.slider(t("step.top_k"), 3, 10, 5, key="st_topk")
 session = stepper.session_for(settings, text, top_k)
 if session is None:
     st.stop()
+classroom.lesson_panel(settings, session)
+target = links.pending_step()
+if lesson is not None and lesson.sentence == session.source and lesson.checkpoint == settings.folder.name:
+    target = lesson.step
+if target is not None:
+    stepper.go_to(session, target)
 translation = ui.translate(
     settings, text
 )  # cached: its warnings (far from the training data, say) hold here too
 ui.show_warnings(translation.warnings if translation is not None else session.warnings)
+if translation is not None:
+    ui.family_hint(settings, translation)
+classroom.guess_controls()
 max_len = settings.search.max_len
 
 
 @st.fragment
 def stepping() -> None:
     """Everything a click on the stepper changes; it reruns alone, so a step shows at once."""
-    stepper.controls(session, max_len)
+    if classroom.following():
+        st.info(t("lesson.following"))
+    else:
+        stepper.controls(session, max_len)
+    links.write(step=len(session.steps))
+    classroom.publish(settings, session)
     st.caption(
         t("step.source", n=len(session.src_tokens)) + " " + markdown_text(" ".join(session.src_tokens))
     )
     if not session.steps:
         st.info(t("step.nothing_yet"))
+        return
+    classroom.tally(settings, session)
+    if not classroom.gate(settings, session):  # guess first: the step stays hidden until then
         return
     step_slot, tools_slot, whatif_slot = st.container(), st.container(), st.container()  # top to bottom
     answer_first = stepper.what_if_just_answered()
@@ -40,7 +59,10 @@ def stepping() -> None:
         with whatif_slot:
             stepper.whatif_view(settings, session)
     with step_slot:
+        classroom.score(settings, session)
         stepper.current_step(settings, session)
+    if classroom.following():
+        return
     with tools_slot:
         stepper.force_controls(session, max_len)
         stepper.edit_controls(session, max_len)
@@ -50,3 +72,4 @@ def stepping() -> None:
 
 
 stepping()
+classroom.watch((session.source, settings.folder.name, len(session.steps)))

@@ -20,6 +20,7 @@ result = ui.translate(settings, text)
 if result is None:
     st.stop()
 ui.show_warnings(result.warnings)
+ui.family_hint(settings, result)
 
 candidates = result.nbest
 pick = 0

@@ -17,10 +17,16 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_data_mixed(args: argparse.Namespace) -> int:
-    from .general import build_mixed_corpus
+def _cmd_data_general(args: argparse.Namespace) -> int:
+    from .general import build_general_corpus
 
-    summary = build_mixed_corpus(args.libreoffice, args.general, args.out, max_words=args.max_words)
+    summary = build_general_corpus(
+        args.general,
+        args.out,
+        libreoffice_dir=args.libreoffice,
+        max_words=args.max_words,
+        commercial_only=args.commercial_only,
+    )
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     return 0
 
@@ -149,16 +155,28 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--debs", default=None, help="folder holding the .deb files (else apt-get download)")
     lo.add_argument("--max-words", type=int, default=80)
     lo.set_defaults(func=_cmd_data)
-    mixed = data_sub.add_parser(
-        "mixed", help="the LibreOffice corpus plus general-domain text (Tatoeba, news, JHE), with domains"
-    )
-    mixed.add_argument("--libreoffice", required=True, help="output of `data libreoffice`, e.g. data/enko")
-    mixed.add_argument(
-        "--general", required=True, help="folder with tatoeba-kor-eng.tsv, news-koen-*.tsv, jhe-koen-dev.tsv"
-    )
-    mixed.add_argument("--out", required=True)
-    mixed.add_argument("--max-words", type=int, default=80)
-    mixed.set_defaults(func=_cmd_data_mixed)
+    for name, what in (
+        ("general", "everyday and general English (Tatoeba, KSS, StyleKQC, XPersona, ...), with domains"),
+        ("mixed", "the LibreOffice corpus and the general one together, with domains"),
+    ):
+        general = data_sub.add_parser(name, help=what)
+        general.add_argument(
+            "--general", required=True, help="the folder of general-enko TSV files (tatoeba-kor-eng.tsv, ...)"
+        )
+        general.add_argument(
+            "--libreoffice",
+            required=name == "mixed",
+            default=None,
+            help="output of `data libreoffice`, e.g. data/enko (its splits are kept as they are)",
+        )
+        general.add_argument("--out", required=True)
+        general.add_argument("--max-words", type=int, default=80)
+        general.add_argument(
+            "--commercial-only",
+            action="store_true",
+            help="leave out the sources with non-commercial terms (KSS, XNLI's English)",
+        )
+        general.set_defaults(func=_cmd_data_general)
 
     tr = sub.add_parser("train", help="train a model")
     tr.add_argument("--config", default=None)
@@ -166,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--init-from",
         default=None,
-        help="continue a saved checkpoint (e.g. checkpoints/enko-additive) in a new run",
+        help="continue a saved checkpoint (e.g. checkpoints/enko-general-additive) in a new run",
     )
     tr.add_argument("overrides", nargs="*", help="key=value, e.g. model.attention=none max_minutes=30")
     tr.set_defaults(func=_cmd_train)
@@ -183,14 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_cmd_evaluate)
 
     av = sub.add_parser("average", help="average a run's last snapshots (keep_snapshots=N) into a checkpoint")
-    av.add_argument("run_dir", help="e.g. runs/enko-additive")
-    av.add_argument("dest", help="e.g. runs/enko-additive/averaged")
+    av.add_argument("run_dir", help="e.g. runs/enko-general-additive")
+    av.add_argument("dest", help="e.g. runs/enko-general-additive/averaged")
     av.add_argument("--last", type=int, default=5)
     av.set_defaults(func=_cmd_average)
 
     ex = sub.add_parser("export", help="ship a run's best checkpoint: eval files, test split, card.md")
-    ex.add_argument("run_checkpoint", help="e.g. runs/enko-additive/best")
-    ex.add_argument("dest", help="e.g. checkpoints/enko-additive")
+    ex.add_argument("run_checkpoint", help="e.g. runs/enko-general-additive/best")
+    ex.add_argument("dest", help="e.g. checkpoints/enko-general-additive")
     ex.add_argument("--test", required=True)
     ex.add_argument("--beam", type=int, default=5)
     ex.add_argument("--data-md", default=None, help="the corpus card (data/enko/DATA.md)")

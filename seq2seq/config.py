@@ -69,7 +69,11 @@ class TrainConfig:
     seed: int = 1
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
     device: str = ""  # "" picks cuda when available, else cpu
+    precision: str = "auto"  # bf16 autocast: auto (on a GPU only) | bf16 (also on a CPU) | fp32
     log_every: int = 50
+
+
+PRECISIONS = ("auto", "bf16", "fp32")
 
 
 def _from_dict(cls: type, values: dict[str, Any]) -> Any:
@@ -83,7 +87,10 @@ def _from_dict(cls: type, values: dict[str, Any]) -> Any:
         if key == "model" and isinstance(value, dict):
             value = _from_dict(ModelConfig, value)
         kwargs[key] = value
-    return cls(**kwargs)
+    made = cls(**kwargs)
+    if cls is TrainConfig and made.precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {made.precision!r}")
+    return made
 
 
 def model_config_from_dict(values: dict[str, Any]) -> ModelConfig:

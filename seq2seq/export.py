@@ -61,7 +61,7 @@ def attention_json(
 
 
 def file_name(model: str, source: str, what: str, extension: str, words: int = 6) -> str:
-    """e.g. 'enko-additive_click-the-save-button_attention-word.csv': the model and the sentence's first
+    """e.g. 'enko-general-additive_click-the-save-button_attention-word.csv': the model and the sentence's first
     words, in characters every file system accepts."""
     stem = "-".join(re.findall(r"[A-Za-z0-9]+", source)[:words]).lower() or "sentence"
     model = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-") or "model"

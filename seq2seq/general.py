@@ -8,13 +8,14 @@ folder named on the command line and never from a fixed path.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import shlex
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import CorpusError, Pair, filter_pairs, read_pairs_tsv, split_by_source, write_pairs_tsv
+from .data import CorpusError, Pair, filter_pairs, read_pairs_tsv, write_pairs_tsv
 
 SPLITS = ("train", "dev", "test")
 LIBREOFFICE = "libreoffice"
@@ -27,6 +28,8 @@ class Source:
     what: str
     licence: str
     origin: str
+    block: int = 1  # consecutive lines that belong together (a paraphrase group, a dialogue): one split
+    noncommercial: bool = False  # its terms forbid commercial use; `--commercial-only` leaves it out
 
 
 GENERAL_SOURCES = (
@@ -36,6 +39,63 @@ GENERAL_SOURCES = (
         "short everyday sentences",
         "CC BY 2.0 FR (per-pair attribution kept)",
         "Tatoeba, as published by manythings.org/anki (kor-eng, 2023-02-20)",
+    ),
+    Source(
+        "kss-en-ko.tsv",
+        "kss",
+        "everyday textbook sentences",
+        "CC BY-NC-SA 4.0 (non-commercial)",
+        "KSS transcript v1.3 (Kyubyong Park), columns 2 and 6",
+        noncommercial=True,
+    ),
+    Source(
+        "stylekqc-en-ko.tsv",
+        "stylekqc",
+        "requests and questions to an assistant, 10 paraphrases each",
+        "CC BY-SA 4.0",
+        "StyleKQC (cynthia/stylekqc) Korean with the English of warnikchow/kosp2e",
+        block=10,
+    ),
+    Source(
+        "xpersona-en-ko.tsv",
+        "xpersona",
+        "casual chat (dialogues are consecutive lines)",
+        "MIT",
+        "XPersona (HLTCHKUST/Xpersona), human-revised Korean, PersonaChat English",
+        block=50,
+    ),
+    Source(
+        "kornli-xnli-en-ko.tsv",
+        "kornli",
+        "speech, fiction, travel, government (a premise, then its hypotheses)",
+        "English CC BY-NC 4.0 (XNLI, non-commercial); Korean CC BY-SA 4.0 (KorNLI)",
+        "KorNLI dev/test (kakaobrain/kor-nlu-datasets) with the XNLI English",
+        block=4,
+        noncommercial=True,
+    ),
+    Source(
+        "korsts-en-ko.tsv",
+        "korsts",
+        "image captions, headlines, forum posts (sentence pairs)",
+        "Korean CC BY-SA 4.0 (KorSTS); English from STS-B, whose parts carry their own terms",
+        "KorSTS dev/test with the STS-B English",
+        block=2,
+    ),
+    Source(
+        "pawsx-en-ko.tsv",
+        "pawsx",
+        "Wikipedia sentences (paraphrase pairs)",
+        '"may be freely used for any purpose" (Google)',
+        "PAWS-X Korean dev/test with the PAWS English",
+        block=2,
+    ),
+    Source(
+        "xrisawoz-en-ko.tsv",
+        "xrisawoz",
+        "hotel, restaurant and travel dialogue turns",
+        "BSD-3-Clause (repository licence)",
+        "X-RiSAWOZ few-shot, stanford-oval/dialogues",
+        block=20,
     ),
     Source(
         "news-koen-dev.tsv",
@@ -63,78 +123,168 @@ GENERAL_SOURCES = (
 LICENCES = {
     LIBREOFFICE: "MPL-2.0, © The Document Foundation and LibreOffice contributors",
     "tatoeba": "CC BY 2.0 FR, Tatoeba contributors (each pair's sentence ids and authors in column 4)",
+    "kss": "CC BY-NC-SA 4.0, KSS (Kyubyong Park): non-commercial use only",
+    "stylekqc": "CC BY-SA 4.0, StyleKQC (Cho et al. 2022) and kosp2e's English",
+    "xpersona": "MIT, XPersona (Lin et al. 2021) and PersonaChat",
+    "kornli": "Korean CC BY-SA 4.0 (KorNLI, Kakao Brain); English CC BY-NC 4.0 (XNLI): non-commercial use only",
+    "korsts": "Korean CC BY-SA 4.0 (KorSTS, Kakao Brain); English from STS-B under its parts' own terms",
+    "pawsx": "PAWS-X (Google): may be freely used for any purpose",
+    "xrisawoz": "BSD-3-Clause, X-RiSAWOZ (stanford-oval/dialogues)",
     "news": "CC BY-SA 3.0, Korean–English news v1 (Park, Hong and Cha 2016)",
     "jhe": "CC BY-SA 3.0, JHE evaluation data (jungyeul/korean-parallel-corpora)",
 }
-# Held-out pairs (dev, test) per general domain. Tatoeba: about 400 each, grouped by English sentence.
+NONCOMMERCIAL = tuple(sorted({s.domain for s in GENERAL_SOURCES if s.noncommercial}))
+# Held-out pairs (dev, test) per general domain, cut whole groups at a time (see `split_grouped`).
 # News and JHE are small: a slice of each is held out so that every domain is scored, the rest trains.
-HELD_OUT = {"tatoeba": (400, 400), "news": (200, 400), "jhe": (100, 150)}
+HELD_OUT = {
+    "tatoeba": (400, 400),
+    "kss": (400, 400),
+    "stylekqc": (400, 400),
+    "xpersona": (400, 400),
+    "kornli": (300, 300),
+    "korsts": (300, 300),
+    "pawsx": (300, 300),
+    "xrisawoz": (100, 100),
+    "news": (200, 400),
+    "jhe": (100, 150),
+}
 
 
-def read_general_sources(folder: str | Path, max_words: int = 80) -> dict[str, list[Pair]]:
-    """The general-domain files of `folder`, filtered like the LibreOffice pairs, by domain."""
+def read_general_sources(
+    folder: str | Path, max_words: int = 80, commercial_only: bool = False
+) -> dict[str, list[Pair]]:
+    """The general-domain files of `folder`, filtered like the LibreOffice pairs, by domain.
+
+    Each pair's `origin` names its file and block (`stylekqc-en-ko.tsv#12`), which `split_grouped` keeps
+    on one side of the split.
+    """
     folder = Path(folder)
-    missing = [s.file for s in GENERAL_SOURCES if not (folder / s.file).is_file()]
+    sources = [s for s in GENERAL_SOURCES if not (commercial_only and s.noncommercial)]
+    missing = [s.file for s in sources if not (folder / s.file).is_file()]
     if missing:
         raise CorpusError(f"{folder}: missing {', '.join(missing)} (see DATA.md for where they come from)")
     raw: dict[str, list[Pair]] = {}
-    for source in GENERAL_SOURCES:
+    for source in sources:
         pairs = read_pairs_tsv(folder / source.file)
         raw.setdefault(source.domain, []).extend(
-            dataclasses.replace(p, domain=source.domain, origin=source.file) for p in pairs
+            dataclasses.replace(p, domain=source.domain, origin=f"{source.file}#{i // source.block}")
+            for i, p in enumerate(pairs)
         )
     return {domain: filter_pairs(pairs, "ko", max_words) for domain, pairs in raw.items()}
 
 
-def build_mixed_corpus(
-    libreoffice_dir: str | Path,
+def groups_of(pairs: list[Pair]) -> list[list[Pair]]:
+    """Pairs that must stay together: one block of a file, joined with every block that shares an English
+    sentence with it (union-find), so no sentence, paraphrase group or dialogue straddles two splits."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in pairs:
+        parent[find("block\t" + p.origin)] = find("source\t" + p.source)
+    members: dict[str, list[Pair]] = {}
+    for p in pairs:
+        members.setdefault(find("source\t" + p.source), []).append(p)
+    return list(members.values())
+
+
+def split_grouped(
+    pairs: list[Pair], held_out: dict[str, tuple[int, int]], seed: int = 0
+) -> dict[str, list[Pair]]:
+    """Train/dev/test over all domains at once: groups (`groups_of`) in a seeded sha1 order fill each
+    domain's test, then dev quota (by the domain of their first pair); the rest trains. A split may run
+    over its size by the rest of its last group."""
+    groups = groups_of(pairs)
+    key = {id(g): hashlib.sha1(f"{seed}\t{min(p.source for p in g)}".encode()).hexdigest() for g in groups}
+    groups.sort(key=lambda g: key[id(g)])
+    filled = {name: Counter() for name in SPLITS}
+    splits: dict[str, list[Pair]] = {name: [] for name in SPLITS}
+    for group in groups:
+        domain = group[0].domain
+        dev, test = held_out.get(domain, (0, 0))
+        name = "test" if filled["test"][domain] < test else "dev" if filled["dev"][domain] < dev else "train"
+        splits[name].extend(group)
+        filled[name].update(p.domain for p in group)
+    return splits
+
+
+def build_general_corpus(
     general_dir: str | Path,
     out_dir: str | Path,
+    libreoffice_dir: str | Path | None = None,
     seed: int = 0,
     max_words: int = 80,
     held_out: dict[str, tuple[int, int]] | None = None,
+    commercial_only: bool = False,
 ) -> dict:
-    """LibreOffice's train/dev/test exactly as they are, plus each general domain split by source.
+    """Every general domain split by group (`split_grouped`); with `libreoffice_dir`, LibreOffice's
+    train/dev/test exactly as they are beside them (the mixed corpus).
 
     A general pair whose English also occurs in the LibreOffice corpus joins train when that English
     is a LibreOffice training source and is dropped when it is held out there, so no held-out source is
     ever trained on.
     """
-    lo = Path(libreoffice_dir)
-    splits = {
-        name: [dataclasses.replace(p, domain=LIBREOFFICE) for p in read_pairs_tsv(lo / f"{name}.tsv")]
-        for name in SPLITS
-    }
-    lo_train = {p.source for p in splits["train"]}
-    lo_held = {p.source for name in ("dev", "test") for p in splits[name]}
     held_out = held_out or HELD_OUT
+    general = [p for ps in read_general_sources(general_dir, max_words, commercial_only).values() for p in ps]
+    splits: dict[str, list[Pair]] = {name: [] for name in SPLITS}
     dropped = Counter()
-    for domain, pairs in read_general_sources(general_dir, max_words).items():
-        dev, test = held_out[domain]
-        seen = [p for p in pairs if p.source in lo_train]
-        dropped[domain] = sum(p.source in lo_held for p in pairs)
-        fresh = [p for p in pairs if p.source not in lo_train and p.source not in lo_held]
-        parts = split_by_source(fresh, test=test, dev=dev, seed=seed)
-        parts["train"] = parts["train"] + seen
+    seen: list[Pair] = []
+    if libreoffice_dir is not None:
+        lo = Path(libreoffice_dir)
         for name in SPLITS:
-            splits[name].extend(parts[name])
+            splits[name] = [
+                dataclasses.replace(p, domain=LIBREOFFICE) for p in read_pairs_tsv(lo / f"{name}.tsv")
+            ]
+        lo_train = {p.source for p in splits["train"]}
+        lo_held = {p.source for name in ("dev", "test") for p in splits[name]}
+        dropped.update(p.domain for p in general if p.source in lo_held)
+        seen = [p for p in general if p.source in lo_train]
+        general = [p for p in general if p.source not in lo_train and p.source not in lo_held]
+    parts = split_grouped(general, held_out, seed)
+    parts["train"] += seen
+    for name in SPLITS:
+        splits[name].extend(parts[name])
     out = Path(out_dir)
     for name in SPLITS:
         write_pairs_tsv(splits[name], out / f"{name}.tsv")
     counts = {name: dict(Counter(p.domain for p in splits[name])) for name in SPLITS}
-    summary = {"splits": counts, "dropped_held_out_overlap": dict(dropped)}
+    summary = {
+        "splits": counts,
+        "dropped_held_out_overlap": dict(dropped),
+        "left_out_noncommercial": list(NONCOMMERCIAL) if commercial_only else [],
+    }
+    lo_arg = f", libreoffice_dir={str(libreoffice_dir)!r}" if libreoffice_dir is not None else ""
     call = (
-        f"build_mixed_corpus({str(libreoffice_dir)!r}, {str(general_dir)!r}, {str(out_dir)!r}, "
-        f"seed={seed}, max_words={max_words})"
+        f"build_general_corpus({str(general_dir)!r}, {str(out_dir)!r}{lo_arg}, "
+        f"seed={seed}, max_words={max_words}, commercial_only={commercial_only})"
     )
-    (out / "DATA.md").write_text(_data_md(counts, dropped, call, max_words, held_out), encoding="utf-8")
+    domains = ([LIBREOFFICE] if libreoffice_dir is not None else []) + [
+        d for d in held_out if counts["train"].get(d) or counts["test"].get(d)
+    ]
+    (out / "DATA.md").write_text(
+        _data_md(counts, dropped, call, max_words, held_out, domains, commercial_only), encoding="utf-8"
+    )
     return summary
 
 
+def build_mixed_corpus(libreoffice_dir, general_dir, out_dir, **options) -> dict:
+    """The LibreOffice corpus and the general one together (`build_general_corpus` with LibreOffice)."""
+    return build_general_corpus(general_dir, out_dir, libreoffice_dir=libreoffice_dir, **options)
+
+
 def _data_md(
-    counts: dict[str, dict[str, int]], dropped: Counter, call: str, max_words: int, held_out: dict
+    counts: dict[str, dict[str, int]],
+    dropped: Counter,
+    call: str,
+    max_words: int,
+    held_out: dict,
+    domains: list[str],
+    commercial_only: bool,
 ) -> str:
-    domains = [LIBREOFFICE, *held_out]
     header = "| split | " + " | ".join(domains) + " | all |\n|---|" + "---|" * (len(domains) + 1)
     rows = "\n".join(
         f"| {name} | "
@@ -142,13 +292,39 @@ def _data_md(
         + f" | {sum(counts[name].values()):,} |"
         for name in SPLITS
     )
-    sources = "\n".join(
-        f"| `{s.file}` | `{s.domain}` | {s.what} | {s.licence} | {s.origin} |" for s in GENERAL_SOURCES
-    )
-    licences = "\n".join(f"- `{d}`: {text}" for d, text in LICENCES.items())
-    held = ", ".join(f"{d} {dev}/{test}" for d, (dev, test) in held_out.items())
+    used = [s for s in GENERAL_SOURCES if s.domain in domains]
+    sources = "\n".join(f"| `{s.file}` | `{s.domain}` | {s.what} | {s.licence} | {s.origin} |" for s in used)
+    if LIBREOFFICE in domains:
+        sources = (
+            "| `libreoffice/{train,dev,test}.tsv` | `libreoffice` | software help and UI strings | MPL-2.0 | "
+            "`python -m seq2seq data libreoffice` from Debian's `libreoffice-help-en-us`, `libreoffice-help-ko`, "
+            "`libreoffice-l10n-ko` |\n" + sources
+        )
+    licences = "\n".join(f"- `{d}`: {text}" for d, text in LICENCES.items() if d in domains)
+    held = ", ".join(f"{d} {dev}/{test}" for d, (dev, test) in held_out.items() if d in domains)
+    blocks = ", ".join(f"`{s.domain}` {s.block}" for s in used if s.block > 1)
     overlap = ", ".join(f"{d} {n}" for d, n in dropped.items() if n) or "none"
-    return f"""# English → Korean corpus, mixed domains
+    if commercial_only:
+        terms = (
+            f"Built with `--commercial-only`: the non-commercial sources ({', '.join(NONCOMMERCIAL)}) are left "
+            "out, so what is trained on this corpus carries none of their limits."
+        )
+    else:
+        terms = (
+            f"**Non-commercial terms:** {', '.join(NONCOMMERCIAL)} allow teaching, study and research only, "
+            "and so does a model trained on this corpus. `--commercial-only` rebuilds it without them."
+        )
+    lo_steps = (
+        """
+- The LibreOffice train/dev/test splits are copied as they are (the same pairs as before), domain
+  `libreoffice`. An English sentence that is also a LibreOffice source trains when it trains there,
+  and is dropped when LibreOffice holds it out (dropped: """
+        + overlap
+        + ")."
+        if LIBREOFFICE in domains
+        else ""
+    )
+    return f"""# English → Korean corpus by domain
 
 Every line is `English<TAB>Korean<TAB>domain<TAB>attribution` (the attribution column is filled for
 Tatoeba pairs, whose licence asks for it per sentence).
@@ -159,11 +335,12 @@ Tatoeba pairs, whose licence asks for it per sentence).
 ## Sources
 | file | domain | what | licence | where it comes from |
 |---|---|---|---|---|
-| `libreoffice/{{train,dev,test}}.tsv` | `libreoffice` | software help and UI strings | MPL-2.0 | `python -m seq2seq data libreoffice` from Debian's `libreoffice-help-en-us`, `libreoffice-help-ko`, `libreoffice-l10n-ko` |
 {sources}
 
 Licences:
 {licences}
+
+{terms}
 
 ## How it was built
 Command:
@@ -172,13 +349,12 @@ Command:
 ```
 Python call: `seq2seq.general.{call}`
 
-1. The LibreOffice train/dev/test splits are copied as they are (the same pairs as before), domain
-   `libreoffice`.
-2. The general files are read as UTF-8 TSV and filtered like the LibreOffice pairs: whitespace
-   collapsed, NFC, no Hangul in the Korean side or more than {max_words} words dropped, exact duplicates
-   dropped.
-3. Each general domain is split by a seeded sha1 of its English sentence, so every translation of one
-   English sentence lands on one side (dev/test pairs: {held}). The rest trains.
-4. An English sentence that is also a LibreOffice source trains when it trains there, and is dropped
-   when LibreOffice holds it out (dropped: {overlap}).
+- The general files are read as UTF-8 TSV and filtered like the LibreOffice pairs: whitespace
+  collapsed, NFC, no Hangul in the Korean side or more than {max_words} words dropped, exact duplicates
+  dropped.
+- Pairs are grouped so that nothing that belongs together straddles two splits: consecutive lines of a
+  file in blocks ({blocks}: a StyleKQC paraphrase group, an XPersona dialogue stretch, a KorNLI
+  premise with its hypotheses), joined with every other pair that has the same English sentence.
+- Groups are ordered by a seeded sha1 and fill each domain's test, then dev split (dev/test pairs:
+  {held}). The rest trains.{lo_steps}
 """

@@ -1,5 +1,5 @@
 """The training loop: length-bucketed batches, Adam, clipping, plateau decay, early stopping,
-atomic best/last checkpoints, exact resume, bf16 on GPU, and DDP under torchrun.
+atomic best/last checkpoints, exact resume, bf16 autocast, and DDP under torchrun.
 
 A run goes config -> `Trainer` (data, tokenizers, model, and a `TrainState` that says where it stands)
 -> `Trainer.run()` (steps, with `evaluate_and_save` every `eval_every`) -> best/ and last/ checkpoints.
@@ -172,7 +172,9 @@ class Trainer:
         self.meta = self._meta(dev_pairs, warm, saved)
         if self.main:
             self._prepare_run_dir(warm)
-        self.autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+        # bf16 autocast: on a GPU by default; on a CPU with AVX-512 BF16 it is 1.6x (bench speedups --training)
+        bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and self.device.type == "cuda")
+        self.autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16)
 
     def _say(self, text: str) -> None:
         if self.main:

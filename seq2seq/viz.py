@@ -83,6 +83,10 @@ LABELS: dict[str, str] = {
     "timeline_title": "Step {step}: dev loss {loss}, dev chrF {chrf}",
     "play": "▶ Play",
     "pause": "❚❚ Pause",
+    "guess_mark": "your guess",
+    "class_title": "Step {i}: where the class guessed, beside the model's α",
+    "class_share": "share of the class",
+    "class_hidden": "the model's α is hidden until you reveal it",
 }
 
 
@@ -225,8 +229,11 @@ def attention_heatmap(
     colorscale: str = "Blues",
     value_name: str | None = None,
     labels: Mapping[str, str] | None = None,
+    marks: Mapping[int, int] | None = None,
 ) -> go.Figure:
     """α_ij as a heatmap (lecture point 6): row i = target token, column j = source token, first row on top.
+
+    `marks` {row i: column j} puts a marker in cell (i, j): a student's guess of where step i looked.
 
     `colour_range="auto"` stretches the colours from 0 to the largest weight, so weights well below 0.3
     still show; the colour bar says which range is in use. Hover always gives the exact value.
@@ -279,6 +286,16 @@ def attention_heatmap(
         _frame(
             fig, (-0.5, cols - 0.5), (highlight_row - 0.5, highlight_row + 0.5), HIGHLIGHT_COLOUR, "highlight"
         )
+    cells = sorted((i, j) for i, j in (marks or {}).items() if 0 <= i < rows and 0 <= j < cols)
+    if cells:
+        fig.add_scatter(
+            x=[columns[j] for _, j in cells], y=[i for i, _ in cells], mode="markers", name=_escape(text["guess_mark"]),
+            marker={"symbol": "x-thin", "size": 14, "line": {"width": 3, "color": FLAG_COLOUR}},
+            hovertemplate=_escape(text["guess_mark"]) + NO_HOVER_BOX, showlegend=True,
+        )  # fmt: skip
+        fig.update_layout(
+            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"}
+        )
     return _style(
         fig,
         "attention_heatmap",
@@ -288,6 +305,40 @@ def attention_heatmap(
         highlight_row=highlight_row,
         colour_range=colour_range,
     )
+
+
+def class_guesses(
+    counts: Sequence[int],
+    weights: np.ndarray | None,
+    src_tokens: list[str],
+    *,
+    step: int,
+    labels: Mapping[str, str] | None = None,
+) -> go.Figure:
+    """The class's guesses at one step (the share of students per source token) beside the model's α_ij;
+    `weights` None keeps α hidden (the class has not seen it yet)."""
+    text = _labels(labels)
+    _check_length("counts", counts, src_tokens)
+    total = max(sum(counts), 1)
+    x, tokens = token_categories(src_tokens), [_escape(t) for t in src_tokens]
+    fig = go.Figure()
+    fig.add_bar(
+        x=x, y=[c / total for c in counts], name=_escape(text["class_share"]), marker_color=HIGHLIGHT_COLOUR,
+        text=[str(c) if c else "" for c in counts], textposition="outside", customdata=tokens,
+        hovertemplate="%{customdata}: %{text} (%{y:.0%})" + NO_HOVER_BOX,
+    )  # fmt: skip
+    if weights is not None:
+        weights = np.asarray(weights, float)
+        _check_length("weights", weights, src_tokens)
+        fig.add_bar(
+            x=x, y=weights, name=_escape(text["alpha"]), marker_color=BAR_COLOUR, customdata=tokens,
+            hovertemplate="%{customdata}: α = %{y:.3f}" + NO_HOVER_BOX,
+        )  # fmt: skip
+    fig.update_layout(barmode="group", legend={"orientation": "h", "y": -0.25})
+    fig.update_xaxes(**_source_axis(src_tokens, x))
+    fig.update_yaxes(range=[0, 1.1], tickformat=".0%")
+    title = text["class_title"].format(i=step) + ("" if weights is not None else f" ({text['class_hidden']})")
+    return _style(fig, "class_guesses", title, 340, students=int(sum(counts)), revealed=weights is not None)
 
 
 def step_bars(

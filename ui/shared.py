@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from seq2seq import viz
+from seq2seq import families, viz
 from seq2seq.checkpoint import MODEL_FILE, CheckpointError, list_checkpoints, read_config
 from seq2seq.data import CorpusError
 from seq2seq.decoding import Search
@@ -29,15 +29,15 @@ from seq2seq.jsonfiles import read_json
 from seq2seq.model import ATTENTIONS
 from seq2seq.translator import MAX_INPUT_CHARS, Translation, Translator, load_translator
 
+from . import links
 from .i18n import LANGUAGES, labels, language, set_language, t
 from .text import html_text, markdown_text
 
 APP_DIR = Path(__file__).resolve().parents[1]
 viz.use_template()  # the app's figures: white, light grid
-DEFAULT_MODEL, FIXED_MODEL = "enko-additive", "enko-fixed"
 ERRORS = (ValueError, CheckpointError, CorpusError, OSError)  # what the library raises for bad input
 MISSING = "–"  # a score that does not exist (a length bucket with no test sentence)
-# Examples from both domains, labelled; sources only (the model writes the Korean)
+# Examples for both families, everyday first, labelled by family; sources only (the model writes the Korean)
 EXAMPLES = {
     "everyday": [
         "How are you?",
@@ -45,6 +45,8 @@ EXAMPLES = {
         "Thank you very much.",
         "The weather is nice today.",
         "Where is the train station?",
+        "I am a student.",
+        "Be sure to lock the door before you go to bed.",
         "I want to learn Korean.",
     ],
     "software": [
@@ -200,6 +202,7 @@ def frame() -> None:
     """
     st.set_page_config(page_title="Seq2Seq Attention Explorer", page_icon="🧭", layout="wide")
     language()
+    links.apply([p.name for p in list_checkpoints(checkpoints_root())[0]])  # a link just opened
     interface_controls()
     st.session_state[FRAMED] = True
 
@@ -209,8 +212,13 @@ def projector() -> bool:
 
 
 def default_checkpoint(valid: list[Path]) -> str:
-    names = [p.name for p in valid]
-    return DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
+    return families.default_name([p.name for p in valid])
+
+
+def checkpoint_label(name: str) -> str:
+    """A checkpoint in the picker, with its family first: "General · enko-general-additive"."""
+    family = families.family_of(name)
+    return f"{t('family.' + family)} · {name}" if family else name
 
 
 def _run_through_app() -> None:
@@ -235,13 +243,17 @@ def sidebar() -> Settings:
         st.error(t("sidebar.no_checkpoint_long", root=markdown_text(root)))
         _skipped(skipped)
         st.stop()
+    valid = families.ordered(valid)
     names = [p.name for p in valid]
     if st.session_state.get("_checkpoint") not in names:
         st.session_state["_checkpoint"] = default_checkpoint(valid)
     name = bar.selectbox(
-        t("sidebar.checkpoint"), names, help=t("sidebar.checkpoint_help", root=markdown_text(root)),
-        **shared("checkpoint", names[0]),
+        t("sidebar.checkpoint"), names, format_func=checkpoint_label,
+        help=t("sidebar.checkpoint_help", root=markdown_text(root)), **shared("checkpoint", names[0]),
     )  # fmt: skip
+    family = families.family_of(name)
+    if family:
+        bar.caption(t(f"family.{family}_learned"))
     _skipped(skipped)
     folder = root / name
     try:
@@ -255,7 +267,21 @@ def sidebar() -> Settings:
     max_len = bar.number_input(
         t("sidebar.max_len"), 0, 400, step=10, help=t("sidebar.max_len_help"), **shared("max_len", 0)
     )
+    links.write(m=name, beam=int(beam), lang=language(), proj=projector())
+    links.show_refused()
+    if bar.button("🔗 " + t("share.button"), key="share_open", help=t("share.help"), width="stretch"):
+        share_dialog()
     return Settings(folder, translator, Search(beam_size=int(beam), max_len=int(max_len) or None), valid)
+
+
+def share_dialog() -> None:
+    """The link to this very view and its QR code, in a dialog over the page."""
+
+    @st.dialog(t("share.title"), width="large")
+    def dialog() -> None:
+        links.share_panel(links.share_link(), projector())
+
+    dialog()
 
 
 def _skipped(skipped: list[tuple[Path, str]]) -> None:
@@ -326,6 +352,7 @@ def sentence_input() -> str:
         on_change="ignore",
     )  # fmt: skip
     st.button(t("sentence.translate"), type="primary", key="translate")
+    links.write(s=st.session_state["_sentence"])
     return st.session_state["_sentence"]
 
 
@@ -371,14 +398,38 @@ def translate(
         return None
 
 
-def models_by_attention(checkpoints: list[Path]) -> tuple[Path | None, Path | None]:
-    """(attention model, fixed-context model) for the lecture's comparison; the shipped names come first."""
-    by_name = {p.name: p for p in checkpoints}
-    attn = by_name.get(DEFAULT_MODEL) or next(
-        (p for p in checkpoints if attention_type(p) not in ("none", "?")), None
-    )
-    fixed = by_name.get(FIXED_MODEL) or next((p for p in checkpoints if attention_type(p) == "none"), None)
-    return attn, fixed
+def models_by_attention(settings: Settings) -> tuple[Path | None, Path | None]:
+    """(attention model, fixed-context model) of the chosen model's family, for the lecture's comparison."""
+    return families.twins(settings.folder, settings.checkpoints, attention_type)
+
+
+def use_checkpoint(name: str) -> None:
+    """A button's callback: switch the sidebar's model (the next run shows it)."""
+    st.session_state["_checkpoint"] = name
+
+
+def family_hint(settings: Settings, result: Translation) -> None:
+    """When the chosen model finds a sentence far from its data, say whether the other family knows it
+    better (its own check finds the sentence familiar), with a one-click switch."""
+    familiarity = result.familiarity
+    if familiarity is None or not familiarity.unfamiliar:
+        return
+    other = families.other_family(settings.folder, settings.checkpoints, attention_type)
+    if other is None:
+        return
+    try:
+        there = settings.translate(result.source, translator=load(other))
+    except ERRORS:
+        return
+    if there.familiarity is None or there.familiarity.unfamiliar:
+        return
+    family = families.family_of(other.name)
+    hint, button = st.columns([4, 1], vertical_alignment="center")
+    hint.info(t("family.better", family=t("family." + family), name=other.name), icon="💡")
+    button.button(
+        t("family.switch", name=other.name), key=pick_key("family_switch", result.source, other.name),
+        on_click=use_checkpoint, args=(other.name,),
+    )  # fmt: skip
 
 
 def attention_label(translator: Translator) -> str:

@@ -38,6 +38,15 @@ def session_for(settings: Settings, text: str, top_k: int) -> TranslationSession
     return st.session_state[SESSION]
 
 
+def go_to(session: TranslationSession, steps: int) -> None:
+    """Take or undo steps until `steps` are taken (a link's `step=`, a lesson's step), or the end."""
+    while len(session.steps) > steps:
+        session.back()
+    while len(session.steps) < steps and not session.finished:
+        session.next()
+    drop_picks()
+
+
 def move(action: Callable[[TranslationSession], object]) -> None:
     """A button's callback: change the session before the stepper is drawn again."""
     session = st.session_state.get(SESSION)

@@ -1,0 +1,213 @@
+"""The class's features through AppTest: families in the sidebar and Compare, every view opened from a
+link, Guess first, and a lesson that a teacher leads and a student follows (the store is real SQLite)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from seq2seq.lessons import LessonStore
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TOY = "the user opens the file now ."
+FAMILY_NAMES = {
+    "enko-general-additive": "tiny-additive",
+    "enko-general-fixed": "tiny-fixed",
+    "enko-software-additive": "tiny-additive",
+    "enko-software-fixed": "tiny-fixed",
+}
+
+
+@pytest.fixture(scope="module")
+def family_dir(checkpoints_dir, tmp_path_factory) -> Path:
+    """Both families as the app ships them, made of the tiny models (the names are what matters here)."""
+    root = tmp_path_factory.mktemp("families")
+    for name, source in FAMILY_NAMES.items():
+        shutil.copytree(checkpoints_dir / source, root / name)
+    return root
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEQ2SEQ_STRICT_I18N", "1")
+    monkeypatch.setenv("SEQ2SEQ_CACHE", str(tmp_path / "cache"))  # the lesson store of this test alone
+    return tmp_path
+
+
+def start(root: Path, page: str | None = None, query: dict | None = None, **state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    for key, value in state.items():
+        at.session_state[key] = value
+    if query:
+        at.query_params.update(query)
+    if page:
+        at.switch_page(page)
+    return at
+
+
+def ran(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def figures(at: AppTest, kind: str) -> list[dict]:
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return [s for s in specs if s["layout"].get("meta", {}).get("figure") == kind]
+
+
+def texts(at: AppTest) -> str:
+    parts = [*at.markdown, *at.caption, *at.info, *at.warning, *at.success, *at.error, *at.subheader]
+    return "\n".join(str(el.value) for el in parts)
+
+
+# --------------------------------------------------------------------------- families
+def test_the_default_is_the_general_attention_model_and_compare_pairs_each_family(
+    family_dir, env, monkeypatch
+):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    at = ran(start(family_dir, "pages/compare.py", _sentence=TOY))
+    assert at.sidebar.selectbox("checkpoint").value == "enko-general-additive"
+    assert "General family" in texts(at.sidebar) if hasattr(at.sidebar, "markdown") else True
+    assert (at.selectbox("cmp_a").value, at.selectbox("cmp_b").value) == (
+        "enko-general-additive",
+        "enko-general-fixed",
+    )
+    at.sidebar.selectbox("checkpoint").set_value("enko-software-fixed")
+    ran(at)
+    assert (at.selectbox("cmp_a").value, at.selectbox("cmp_b").value) == (
+        "enko-software-additive",
+        "enko-software-fixed",
+    )
+    options = at.sidebar.selectbox("checkpoint").options
+    assert options[0].startswith("General · ") and options[-1].startswith("Software · ")
+
+
+# --------------------------------------------------------------------------- links
+@pytest.mark.parametrize("page", [None, "pages/translate.py", "pages/step_through.py", "pages/beam_search.py",
+                                  "pages/compare.py"])  # fmt: skip
+def test_every_page_opened_from_a_link_shows_that_view_without_a_click(family_dir, env, monkeypatch, page):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    query = {
+        "s": "the macro prints the chart .",
+        "m": "enko-software-additive",
+        "beam": "3",
+        "lang": "ko",
+        "proj": "1",
+    }
+    at = ran(start(family_dir, page, query))
+    assert at.text_area("sentence").value == "the macro prints the chart ."
+    assert at.sidebar.selectbox("checkpoint").value == "enko-software-additive"
+    assert at.sidebar.slider("beam_size").value == 3
+    assert at.sidebar.toggle("projector").value is True
+    assert at.session_state["_lang"] == "ko"
+    assert at.query_params["s"] == "the macro prints the chart ."  # the address bar keeps saying it
+    if page in (None, "pages/translate.py"):
+        assert figures(at, "attention_heatmap"), "the translation's heatmap is drawn at once"
+
+
+def test_step_through_opened_at_step_3_shows_step_3(family_dir, env, monkeypatch):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    at = ran(start(family_dir, "pages/step_through.py", {"s": TOY, "step": "3"}))
+    assert any(str(h.value).startswith("Step 3: wrote") for h in at.subheader), [
+        h.value for h in at.subheader
+    ]
+    assert at.query_params["step"] == "3"
+    at.button("st_next").click()
+    ran(at)
+    assert at.query_params["step"] == "4"  # the address bar follows the view
+
+
+def test_a_bad_link_gets_a_clear_message_and_the_defaults(family_dir, env, monkeypatch):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    query = {
+        "m": "../../etc",
+        "beam": "99",
+        "step": "x",
+        "lesson": "A" * 10_000,
+        "s": "<script>alert(1)</script>",
+    }
+    at = ran(start(family_dir, "pages/step_through.py", query))
+    warned = " ".join(str(w.value) for w in at.warning)
+    for key in ("`m`", "`beam`", "`step`", "`lesson`"):
+        assert key in warned, key
+    assert at.sidebar.selectbox("checkpoint").value == "enko-general-additive"
+    assert at.sidebar.slider("beam_size").value == 1
+    assert at.text_area("sentence").value == "<script>alert(1)</script>"  # text, through the same checks
+
+
+# --------------------------------------------------------------------------- guessing
+def test_guess_first_hides_the_step_until_the_guess_then_marks_it(family_dir, env, monkeypatch):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    at = ran(start(family_dir, "pages/step_through.py", {"s": TOY, "step": "1"}, st_guess=True))
+    assert any("Step 1: which English token" in str(h.value) for h in at.subheader)
+    assert not figures(at, "step_bars"), "the weights stay hidden until the guess"
+    picker = next(p for p in at.get("button_group") if (p.key or "").startswith("guess_pick_"))
+    picker.set_value(0)
+    next(b for b in at.button if (b.key or "").endswith("_go")).click()
+    ran(at)
+    assert "Step 1: you picked" in texts(at) and "Your guesses: **" in texts(at)
+    assert figures(at, "step_bars")
+    at.button("st_run").click()  # to the end: the guesses drawn on the heatmap
+    ran(at)
+
+
+def test_a_fixed_context_model_says_it_has_no_alpha_to_guess(family_dir, env, monkeypatch):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    at = ran(
+        start(
+            family_dir,
+            "pages/step_through.py",
+            {"s": TOY, "m": "enko-general-fixed", "step": "1"},
+            st_guess=True,
+        )
+    )
+    assert "no α to guess" in texts(at)
+
+
+# --------------------------------------------------------------------------- lessons
+def test_a_student_follows_the_teacher_and_the_guess_reaches_the_teacher_s_tally(
+    family_dir, env, monkeypatch
+):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    teacher = ran(start(family_dir, "pages/step_through.py", {"s": TOY, "step": "2"}, st_guess=True))
+    teacher.button("lesson_open").click()
+    ran(teacher)
+    code = teacher.session_state["_lesson"]
+    assert f"Lesson code: **{code}**" in texts(teacher)
+    lesson = LessonStore(env / "cache" / "lessons.sqlite3").get(code)
+    assert (lesson.sentence, lesson.step, lesson.checkpoint) == (TOY, 2, "enko-general-additive")
+
+    student = ran(start(family_dir, "pages/step_through.py", {"lesson": code.lower()}))
+    assert student.text_area("sentence").value == TOY and student.session_state["_following"]
+    assert "Step 2: which English token" in texts(student)
+    picker = next(p for p in student.get("button_group") if (p.key or "").startswith("guess_pick_"))
+    picker.set_value(1)
+    next(b for b in student.button if (b.key or "").endswith("_go")).click()
+    ran(student)
+    assert LessonStore(env / "cache" / "lessons.sqlite3").tally(code, TOY, "enko-general-additive", 2) == {
+        1: 1
+    }
+    ran(teacher)
+    tally = figures(teacher, "class_guesses")
+    assert (
+        tally and tally[0]["layout"]["meta"]["students"] == 1 and not tally[0]["layout"]["meta"]["revealed"]
+    )
+
+    student.button("lesson_explore").click()  # a student may leave to explore alone, and rejoin
+    ran(student)
+    assert not student.session_state["_following"] and student.button("st_next")
+    student.button("lesson_rejoin").click()
+    ran(student)
+    assert student.session_state["_following"]
+
+
+def test_a_lesson_code_that_does_not_exist_gets_a_clear_message(family_dir, env, monkeypatch):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    at = ran(start(family_dir, "pages/step_through.py", {"lesson": "ZZZZ"}))
+    assert any("There is no lesson with this code" in str(e.value) for e in at.error)
+    assert "_lesson" not in at.session_state

@@ -1,0 +1,125 @@
+"""Tests for seq2seq.lessons: the class's shared store in SQLite (WAL), under load, across a restart,
+and against forged input."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from seq2seq.lessons import LessonError, LessonStore, new_student_id
+
+SENTENCE, MODEL = "How are you?", "enko-general-additive"
+
+
+@pytest.fixture
+def store(tmp_path):
+    return LessonStore(tmp_path / "lessons.sqlite3")
+
+
+def opened(store: LessonStore) -> tuple[str, str]:
+    code, teacher = store.open()
+    store.show(code, teacher, SENTENCE, MODEL, step=1, beam=1, source_tokens=5, steps=6)
+    return code, teacher
+
+
+def test_a_lesson_is_a_short_code_in_wal_mode_and_the_class_follows_its_view(store, tmp_path):
+    code, teacher = opened(store)
+    assert len(code) == 4 and code.isalnum() and code.upper() == code
+    assert sqlite3.connect(tmp_path / "lessons.sqlite3").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.show(code, teacher, "I am a student.", MODEL, step=3, beam=5, source_tokens=6, steps=7)
+    lesson = store.get(code.lower())
+    assert (lesson.sentence, lesson.checkpoint, lesson.step, lesson.beam) == ("I am a student.", MODEL, 3, 5)
+
+
+def test_thirty_students_guessing_at_once_lose_nothing(store):
+    code, _ = opened(store)
+    students = [new_student_id() for _ in range(30)]
+    errors = []
+    barrier = threading.Barrier(30)
+
+    def student(k: int) -> None:
+        try:
+            barrier.wait()
+            for step in (1, 2):
+                store.guess(code, students[k], SENTENCE, MODEL, step, k % 5)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=student, args=(k,)) for k in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for step in (1, 2):
+        assert store.tally(code, SENTENCE, MODEL, step) == {j: 6 for j in range(5)}
+
+
+def test_a_second_guess_replaces_the_first(store):
+    code, _ = opened(store)
+    me = new_student_id()
+    store.guess(code, me, SENTENCE, MODEL, 1, 0)
+    store.guess(code, me, SENTENCE, MODEL, 1, 3)
+    assert store.tally(code, SENTENCE, MODEL, 1) == {3: 1}
+
+
+def test_lessons_survive_a_restart_and_clearing_and_expiry_remove_them(tmp_path):
+    path = tmp_path / "lessons.sqlite3"
+    first = LessonStore(path)
+    code, teacher = opened(first)
+    first.guess(code, new_student_id(), SENTENCE, MODEL, 1, 2)
+    again = LessonStore(path)  # a restarted server
+    assert again.tally(code, SENTENCE, MODEL, 1) == {2: 1} and again.is_teacher(code, teacher)
+    again.clear(code, teacher)
+    assert again.tally(code, SENTENCE, MODEL, 1) == {}
+    assert again.get(code).sentence == SENTENCE  # clearing keeps the lesson open
+    later = again.get(code).created + 24 * 3600 + 1
+    assert again.expire(now=later) == 1
+    with pytest.raises(LessonError, match="no lesson"):
+        again.get(code)
+
+
+@pytest.mark.parametrize(
+    "field, value, why",
+    [
+        ("code", "A" * 10_000, "bad_code"),
+        ("code", "ZZZZ", "no_lesson"),
+        ("code", "'; DELETE FROM guesses; --", "bad_code"),
+        ("student", "' OR 1=1 --", "bad_student"),
+        ("student", "a" * 31, "bad_student"),
+        ("sentence", "Robert'); DROP TABLE lessons;--", "not_current"),
+        ("model", "../other", "bad_model"),
+        ("step", 0, "bad_step"),
+        ("step", 7, "bad_step"),
+        ("step", "1", "bad_step"),
+        ("token", 5, "bad_token"),
+        ("token", -1, "bad_token"),
+        ("token", True, "bad_token"),
+        ("token", 2.0, "bad_token"),
+    ],
+)
+def test_a_forged_guess_is_refused_and_changes_nothing(store, field, value, why):
+    code, _ = opened(store)
+    me = new_student_id()
+    store.guess(code, me, SENTENCE, MODEL, 1, 1)
+    args = {"code": code, "student": me, "sentence": SENTENCE, "model": MODEL, "step": 1, "token": 4}
+    args[field] = value
+    with pytest.raises(LessonError) as refused:
+        store.guess(
+            args["code"], args["student"], args["sentence"], args["model"], args["step"], args["token"]
+        )
+    assert refused.value.code == why
+    assert store.tally(code, SENTENCE, MODEL, 1) == {1: 1}
+    assert store.get(code).sentence == SENTENCE  # the tables are still there
+
+
+def test_only_the_teacher_changes_or_clears_a_lesson(store):
+    code, _ = opened(store)
+    with pytest.raises(LessonError) as refused:
+        store.show(code, "not-the-secret", "Hi.", MODEL, 1, 1, 3, 3)
+    assert refused.value.code == "not_teacher"
+    with pytest.raises(LessonError):
+        store.clear(code, "not-the-secret")
+    assert store.get(code).sentence == SENTENCE
