@@ -22,7 +22,9 @@ classroom: $(BIN)/streamlit  ## serve the app to the students' devices on this n
 	@echo "Serving Seq2Seq Attention Explorer to every device on this network, on port 8501."
 	@echo "Anyone who can reach this machine can use it: a school or home network, not a cafe or a conference."
 	@echo "Students open http://$$(hostname -I 2>/dev/null | cut -d' ' -f1):8501/?lang=ko  (Ctrl+C stops the server)"
-	$(BIN)/streamlit run app.py --server.address 0.0.0.0 --server.port 8501
+	@echo "Share links and QR codes (sidebar: Share this view; Step through: Lesson) use that address."
+	SEQ2SEQ_SHARE_URL=http://$$(hostname -I 2>/dev/null | cut -d' ' -f1):8501 \
+	  $(BIN)/streamlit run app.py --server.address 0.0.0.0 --server.port 8501
 
 browser-deps:  ## Debian Chromium + Korean and emoji fonts for the real-browser tests (never `playwright install`)
 	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi nanum && \

@@ -5,18 +5,20 @@ python -m bench peer            # the Joey NMT side by side (about 75 minutes: t
 python -m bench all             # everything
 python -m bench latency --repeats 5 --checkpoint checkpoints/enko-software-fixed
 python -m bench explain         # attribution of a 30-word sentence, nearest-example index and queries
-python -m bench classroom       # click-to-visible on Step through and Translate, and 30 sessions at once
+python -m bench classroom       # click-to-visible on Step through and Translate, 30 sessions at once, a lesson
+python -m bench training        # training throughput: batch size, bf16 autocast, torch.compile (general corpus)
 """
 
 import sys
 
-from . import app, classroom, explain, latency, peer, report, speedups
+from . import app, classroom, explain, latency, peer, report, speedups, training
 
 BENCHMARKS = {
     "latency": latency,
     "explain": explain,
     "app": app,
     "speedups": speedups,
+    "training": training,
     "classroom": classroom,
     "peer": peer,
 }
@@ -29,7 +31,7 @@ def main(argv: list[str]) -> None:
         return
     names = {
         "default": ["latency", "app", "speedups"],
-        "all": ["latency", "explain", "app", "speedups", "classroom", "peer"],
+        "all": ["latency", "explain", "app", "speedups", "training", "classroom", "peer"],
     }.get(name, [name])
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:

@@ -9,10 +9,16 @@ a whole class (30 browser sessions) translating and stepping at once.
   step three times on Step through, all at once. Every page must show its own sentence's translation
   (no cross-talk) and no exception; the p95 of every interaction is reported.
 
+- lesson: a teacher opens a lesson on Step through and takes one step; `--students` contexts open the
+  share link read from the teacher's page and each guesses a source token, one right after another.
+  Timed: from each student's Guess click to the teacher's tally counting it (the teacher's page is never
+  clicked; its fragment refreshes by itself), median and p95; and the server's memory with every
+  student joined.
+
 `--before DIR` times another checkout of the app the same way (a `git worktree` of an older commit, on
 the same checkpoints), for a before/after.
 
-    python -m bench classroom [--clicks 20] [--sessions 30] [--before DIR]
+    python -m bench classroom [--clicks 20] [--sessions 30] [--students 30] [--before DIR]
 """
 
 from __future__ import annotations
@@ -204,6 +210,65 @@ def a_class(url: str, browser, sessions: int, step_path: str, translate_path: st
     return {"sessions": sessions, "interactions": _summary(times), "problems": problems}
 
 
+def a_lesson(url: str, browser, students: int, pid: int) -> dict:
+    """A teacher and `students` students: guess-to-tally latency, and the server's memory with all joined."""
+    teacher_context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    contexts = [browser.new_context(viewport={"width": 400, "height": 860}) for _ in range(students)]
+    teacher = teacher_context.new_page()
+    main = teacher.locator('[data-testid="stMain"]')
+    problems: list[str] = []
+    try:
+        teacher.goto(
+            f"{url}/step_through?s=How+are+you%3F", wait_until="domcontentloaded", timeout=TIMEOUT_MS
+        )
+        main.get_by_role("button", name="Next ▶").wait_for(timeout=TIMEOUT_MS)
+        _settled(teacher)
+        main.get_by_text(re.compile("Lesson: the whole class")).click()
+        main.get_by_role("button", name="Open a lesson").click()
+        main.locator('[data-testid="stCode"]').first.wait_for(timeout=TIMEOUT_MS)
+        _settled(teacher)
+        main.get_by_role("button", name="Next ▶").click()
+        main.get_by_text(re.compile(r"^Guesses in: 0$")).wait_for(timeout=TIMEOUT_MS)
+        _settled(teacher)
+        link = main.locator('[data-testid="stCode"]').first.inner_text().strip()
+        pages = [c.new_page() for c in contexts]
+        for page in pages:
+            page.goto(link, wait_until="commit", timeout=TIMEOUT_MS)
+        for page in pages:
+            page.locator('[data-testid="stMain"]').get_by_role("button", name="Guess", exact=True).wait_for(
+                timeout=TIMEOUT_MS
+            )
+            _settled(page)
+        memory_mb = local_app.rss_mb(pid)
+        clicked: list[float] = []
+        for k, page in enumerate(pages):
+            pills = page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"] button')
+            pills.filter(has_text=re.compile(rf"^{k % 3 + 1}·")).first.click()
+            page.wait_for_timeout(50)
+            _settled(page)
+            page.locator('[data-testid="stMain"]').get_by_role("button", name="Guess", exact=True).click()
+            clicked.append(time.perf_counter())
+        seen: dict[int, float] = {}
+        deadline = time.perf_counter() + TIMEOUT_MS / 1000
+        while len(seen) < students and time.perf_counter() < deadline:
+            found = re.search(r"Guesses in: (\d+)", main.inner_text())
+            now = time.perf_counter()
+            for n in range(1, (int(found[1]) if found else 0) + 1):
+                seen.setdefault(n, now)
+            teacher.wait_for_timeout(50)
+        if len(seen) < students:
+            problems.append(f"the teacher's tally reached {len(seen)} of {students}")
+        latencies = [(seen[n] - clicked[n - 1]) * 1000 for n in sorted(seen)]
+        for page in pages:
+            if page.locator('[data-testid="stException"]').count():
+                problems.append("an exception box")
+    finally:
+        for context in (teacher_context, *contexts):
+            context.close()
+    return {"students": students, "guess_to_tally": _summary(latencies) if latencies else None,
+            "server_mb_joined": memory_mb, "problems": problems}  # fmt: skip
+
+
 def _commit(app_dir: Path) -> str:
     """The checkout's commit, short hash and subject, so a before/after says what "before" was."""
     out = subprocess.run(
@@ -212,7 +277,7 @@ def _commit(app_dir: Path) -> str:
     return out.stdout.strip()[:90] if out.returncode == 0 else ""
 
 
-def run(repeats: int, sessions: int, app_dir: Path | None) -> dict:
+def run(repeats: int, sessions: int, app_dir: Path | None, students: int = 0) -> dict:
     from playwright.sync_api import sync_playwright
 
     app_dir = app_dir or local_app.REPO
@@ -240,6 +305,8 @@ def run(repeats: int, sessions: int, app_dir: Path | None) -> dict:
                 }
                 if sessions:
                     results["class"] = a_class(url, browser, sessions, step_path, translate_path)
+                if students:
+                    results["lesson"] = a_lesson(url, browser, students, proc.pid)
             finally:
                 browser.close()
     finally:
@@ -273,6 +340,13 @@ def table(results: dict) -> str:
                   f"sentence and then pressing Next three times, all before any waits: {row['n']} interactions, "
                   f"median {row['median_ms']:.0f} ms, p95 {row['p95_ms']:.0f} ms, slowest {row['max_ms']:.0f} ms; "
                   f"problems (cross-talk, exceptions): {', '.join(after['class']['problems']) or 'none'}."]  # fmt: skip
+    if after.get("lesson"):
+        lesson, row = after["lesson"], after["lesson"]["guess_to_tally"] or {}
+        lines += ["", f"**A lesson:** {lesson['students']} students (400 px contexts) joined by the teacher's link, one "
+                  f"guess each, one right after another: from a student's Guess click to the teacher's tally counting it, "
+                  f"median {row.get('median_ms', float('nan')):.0f} ms, p95 {row.get('p95_ms', float('nan')):.0f} ms "
+                  f"(the tally refreshes every 1.5 s by itself); server memory with every student joined "
+                  f"{lesson['server_mb_joined']:.0f} MB; problems: {', '.join(lesson['problems']) or 'none'}."]  # fmt: skip
     if before:
         lines += [
             "",
@@ -288,11 +362,12 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--clicks", type=int, default=20)
     parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--students", type=int, default=30, help="students in the lesson (0: no lesson)")
     parser.add_argument(
         "--before", type=Path, default=None, help="another checkout of the app, timed the same way"
     )
     args = parser.parse_args(argv)
-    results = {"after": run(args.clicks, args.sessions, None)}
+    results = {"after": run(args.clicks, args.sessions, None, args.students)}
     if args.before is not None:
         results["before"] = run(args.clicks, 0, args.before)
     print(table(results))

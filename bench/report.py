@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
-ORDER = ("peer", "latency", "explain", "app", "classroom", "speedups")
+ORDER = ("peer", "latency", "explain", "app", "classroom", "speedups", "training")
 TITLES = {
     "peer": "Side by side with Joey NMT 2.3.0",
     "latency": "Interactive latency (ours alone)",
@@ -24,6 +24,7 @@ TITLES = {
     "app": "App cold start and server memory",
     "classroom": "Classroom: click to visible, and a class at once (in Chromium)",
     "speedups": "What each speed-up buys (with and without, same run)",
+    "training": "Training throughput on the general corpus: batch size, bf16 autocast, torch.compile (one thread)",
 }
 
 

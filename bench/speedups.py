@@ -9,13 +9,10 @@ then timed against the code as it is:
 - batched beam search without a loop over hypotheses is the only beam search there is: not switchable;
 - CPU threads 1 against 2, for one sentence (the app) and for a training step.
 
-The training candidates (`--training`, issue 20's "throughput first") are timed on the general corpus
-with the general config, one thread, as the runs train side by side: the batch size, bf16 autocast
-(this CPU has AVX-512 BF16, no AMX) and `torch.compile` of `Decoder.step`. Each runs the same
-sequence of real batches for a fixed time and reports target tokens per second.
+The training candidates (`training_rows`: batch size, bf16 autocast, `torch.compile`) are timed by
+`python -m bench training`, on the general corpus.
 
     python -m bench speedups [--sentences 200]
-    python -m bench speedups --training [--data data/enko-general] [--seconds 60]
 """
 
 from __future__ import annotations
@@ -151,7 +148,8 @@ def run(sentences: int, repeats: int) -> list[dict]:
 
 
 def training_rows(data_dir: Path, seconds: float, config: Path) -> list[dict]:
-    """Training throughput (target tokens/s, 1 thread) of each candidate against the config as it is."""
+    """Training throughput (target tokens/s, 1 thread) of each candidate against the config as it is
+    (fp32, its batch size): this CPU has AVX-512 BF16 but no AMX."""
     from seq2seq.batching import collate, encode_pairs, make_batches
     from seq2seq.config import load_train_config
     from seq2seq.model import Seq2Seq
@@ -227,16 +225,8 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--sentences", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--training", action="store_true", help="only the training candidates")
-    parser.add_argument("--data", type=Path, default=Path("data/enko-general"))
-    parser.add_argument("--config", type=Path, default=Path("configs/enko-general-additive.yaml"))
-    parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args(argv)
-    if args.training:
-        rows = training_rows(args.data, args.seconds, args.config)
-        results = {"rows": rows, "training_data": str(args.data), "seconds": args.seconds}
-    else:
-        results = {"rows": run(args.sentences, args.repeats), "sentences": args.sentences}
+    results = {"rows": run(args.sentences, args.repeats), "sentences": args.sentences}
     print(table(results))
     return results
 

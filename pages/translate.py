@@ -6,7 +6,7 @@ import streamlit as st
 
 from seq2seq import attribution, export, viz
 from seq2seq.translator import word_level
-from ui import neighbours_panel
+from ui import links, neighbours_panel
 from ui import shared as ui
 from ui.i18n import t
 from ui.text import markdown_text
@@ -70,6 +70,7 @@ def where_it_looked() -> None:
         compare = st.toggle(t("translate.saliency"), key="tr_saliency", help=t("translate.saliency_help"))
         colour_range = ui.heatmap_range_control("tr_range")
     level = "word" if word else "subword"
+    links.write(level=level)
     shown = word_level(candidate.attention, result.src_tokens, candidate.tgt_tokens) if word else None
     matrix, src, tgt = (
         (shown.matrix, shown.src_words, shown.tgt_words)

@@ -90,16 +90,21 @@ def test_app_cold_start_smoke_run():
 
 @pytest.mark.skipif(os.environ.get("SEQ2SEQ_SKIP_BROWSER") == "1", reason="no browser tests on request")
 def test_classroom_smoke_run():
-    """Click-to-visible timing and a small class at once, on the shipped model in Chromium."""
+    """Click-to-visible timing, a small class at once, and a lesson of two students, on the shipped model
+    in Chromium."""
     from bench import classroom
 
-    results = {"after": classroom.run(repeats=1, sessions=2, app_dir=None)}
+    results = {"after": classroom.run(repeats=1, sessions=2, app_dir=None, students=2)}
     clicks = results["after"]["clicks"]
     assert set(clicks) == {"next", "back", "force", "word level"} and all(
         0 < r["median_ms"] <= r["settled"]["median_ms"] for r in clicks.values()
     )
     assert results["after"]["class"]["problems"] == [] and results["after"]["class"]["interactions"]["n"] == 8
-    assert "| next | 1 |" in classroom.table(results)
+    lesson = results["after"]["lesson"]
+    assert lesson["problems"] == [] and lesson["guess_to_tally"]["n"] == 2 and lesson["server_mb_joined"] > 0
+    assert "| next | 1 |" in classroom.table(results) and "**A lesson:** 2 students" in classroom.table(
+        results
+    )
 
 
 def test_explain_smoke_run(tiny_checkpoint, toy_corpus, tmp_path):
