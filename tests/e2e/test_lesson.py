@@ -110,3 +110,26 @@ def test_three_students_guess_and_the_teacher_sees_it_without_a_click(
     settle(teacher)
     shot(teacher, "lesson-teacher-revealed")
     expect_no_exception(teacher)
+
+
+def test_the_address_bar_follows_the_view_and_back_steps_back(app_url, new_context, dialogs, js_errors):
+    page = open_page(new_context, dialogs, js_errors)
+    goto(page, f"{app_url}/step_through?s={SENTENCE_A.replace(' ', '+')}")
+    for n in (1, 2):
+        main(page).get_by_role("button", name="Next ▶").click()
+        expect(main(page).get_by_role("heading", name=re.compile(rf"^Step {n}: wrote"))).to_be_visible(
+            timeout=RUN_TIMEOUT_MS
+        )
+        settle(page)
+        assert f"step={n}" in page.url and "s=the+user+opens" in page.url
+    fresh = open_page(new_context, dialogs, js_errors)  # the copied address, in another browser
+    goto(fresh, page.url)
+    expect(main(fresh).get_by_role("heading", name=re.compile(r"^Step 2: wrote"))).to_be_visible(
+        timeout=RUN_TIMEOUT_MS
+    )
+    page.go_back()
+    expect(main(page).get_by_role("heading", name=re.compile(r"^Step 1: wrote"))).to_be_visible(
+        timeout=RUN_TIMEOUT_MS
+    )
+    assert "step=1" in page.url
+    expect_no_exception(page)
