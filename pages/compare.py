@@ -30,20 +30,11 @@ if st.session_state.get("_cmp_family", family) != family:  # another family in t
 st.session_state["_cmp_family"] = family
 default_a = attn_model.name if attn_model else names[0]
 default_b = fixed_model.name if fixed_model else names[min(1, len(names) - 1)]
-pick_a, pick_b = st.columns(2)
-name_a = pick_a.selectbox(
-    t("compare.model_a"),
-    names,
-    index=names.index(default_a),
-    key="cmp_a",
-    format_func=ui.checkpoint_label,
-)
-name_b = pick_b.selectbox(
-    t("compare.model_b"),
-    names,
-    index=names.index(default_b),
-    key="cmp_b",
-    format_func=ui.checkpoint_label,
+name_a, name_b = (
+    column.selectbox(t(label), names, index=names.index(default), key=key, format_func=ui.checkpoint_label)
+    for column, label, default, key in zip(
+        st.columns(2), ("compare.model_a", "compare.model_b"), (default_a, default_b), ("cmp_a", "cmp_b")
+    )
 )
 folders = settings.by_name()
 

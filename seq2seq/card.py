@@ -13,7 +13,7 @@ from .decoding import Search
 from .device import hardware
 from .evaluate import AGREEMENT_FILE, ALL_GROUP, evaluate_checkpoint, group_parts, read_eval
 from .familiarity import FAMILIARITY_FILE
-from .general import LICENCES
+from .general import LICENCES, NONCOMMERCIAL
 from .jsonfiles import read_json, read_jsonl
 from .model import ATTENTIONS
 from .snapshots import METRICS_FILE
@@ -27,13 +27,23 @@ MPL = (
 )
 
 
+NONCOMMERCIAL_NOTE = (
+    "**For teaching, study and research only:** {domains} carry non-commercial terms (KSS: CC BY-NC-SA 4.0; "
+    "XNLI's English: CC BY-NC 4.0), and so does this model. `python -m seq2seq data general --commercial-only` "
+    "builds the corpus without them, for a model without that limit."
+)
+
+
 def attribution(domains: set[str]) -> str:
     """Who wrote the shipped pairs, and under which licence, for the domains they come from."""
     lines = ["# Attribution of the shipped sentence pairs", ""]
-    lines.append(f"- `libreoffice`: {MPL}")
+    if "libreoffice" in domains:
+        lines.append(f"- `libreoffice`: {MPL}")
     lines += [f"- `{d}`: {LICENCES[d]}" for d in sorted(domains) if d in LICENCES and d != "libreoffice"]
     if "tatoeba" in domains:
         lines += ["", "Tatoeba pairs carry their sentence ids and authors in the fourth TSV column."]
+    if domains & set(NONCOMMERCIAL):
+        lines += ["", NONCOMMERCIAL_NOTE.format(domains=", ".join(sorted(domains & set(NONCOMMERCIAL))))]
     return "\n".join(lines) + "\n"
 
 
@@ -92,11 +102,19 @@ def _data_lines(config: dict) -> list[str]:
     lines = ["## Data"]
     if domains:
         listed = ", ".join(f"{d} {n:,}" for d, n in domains.items())
+        command = (
+            "`python -m seq2seq data mixed` (LibreOffice help and UI strings beside the general text)"
+            if "libreoffice" in domains
+            else "`python -m seq2seq data general` (everyday and general English, no software help)"
+        )
         lines.append(
             f"- {config.get('train_pairs', 0):,} training pairs after length filtering, by domain: {listed}; "
-            "built by `python -m seq2seq data mixed` (LibreOffice help and UI strings, Tatoeba, news, JHE)."
+            f"built by {command}."
         )
         lines += [f"- `{d}`: {LICENCES[d]}" for d in domains if d in LICENCES]
+        restricted = sorted(set(domains) & set(NONCOMMERCIAL))
+        if restricted:
+            lines.append("- " + NONCOMMERCIAL_NOTE.format(domains=", ".join(restricted)))
     else:
         lines += [
             f"- LibreOffice help paragraphs and UI strings (Debian packages), {config.get('train_pairs', 0):,} "
@@ -126,8 +144,11 @@ def _training_lines(folder: Path, config: dict) -> list[str]:
         )
         + ".",
         f"- Steps: {progress.get('step', '?')} ({'last snapshot' if averaged else 'best checkpoint'}), "
-        f"training time {progress.get('elapsed', 0) / 60:.0f} min on {config.get('device', '?')} "
-        f"x{config.get('world_size', 1)}.",
+        + (f"{progress['train_tokens']:,} target tokens, " if progress.get("train_tokens") else "")
+        + f"training time {progress.get('elapsed', 0) / 60:.0f} min on {config.get('device', '?')} "
+        f"x{config.get('world_size', 1)}"
+        + (", bf16 autocast" if train.get("precision") == "bf16" else "")
+        + ".",
         f"- Hardware: {config.get('hardware', hardware())}.",
     ]
     if config.get("init_from"):

@@ -88,8 +88,17 @@ def test_the_default_is_the_general_attention_model_and_compare_pairs_each_famil
 
 
 # --------------------------------------------------------------------------- links
-@pytest.mark.parametrize("page", [None, "pages/translate.py", "pages/step_through.py", "pages/beam_search.py",
-                                  "pages/compare.py"])  # fmt: skip
+SENTENCE_PAGES = [
+    None,
+    "pages/translate.py",
+    "pages/step_through.py",
+    "pages/beam_search.py",
+    "pages/compare.py",
+]
+MODEL_PAGES = ["pages/error_analysis.py", "pages/training.py", "pages/model_card.py"]  # no sentence box
+
+
+@pytest.mark.parametrize("page", SENTENCE_PAGES + MODEL_PAGES)
 def test_every_page_opened_from_a_link_shows_that_view_without_a_click(family_dir, env, monkeypatch, page):
     monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
     query = {
@@ -100,14 +109,23 @@ def test_every_page_opened_from_a_link_shows_that_view_without_a_click(family_di
         "proj": "1",
     }
     at = ran(start(family_dir, page, query))
-    assert at.text_area("sentence").value == "the macro prints the chart ."
     assert at.sidebar.selectbox("checkpoint").value == "enko-software-additive"
     assert at.sidebar.slider("beam_size").value == 3
     assert at.sidebar.toggle("projector").value is True
-    assert at.session_state["_lang"] == "ko"
-    assert at.query_params["s"] == "the macro prints the chart ."  # the address bar keeps saying it
+    assert at.session_state["_lang"] == "ko" and at.title[0].value
+    assert at.session_state["_sentence"] == "the macro prints the chart ."
+    if page in SENTENCE_PAGES:
+        assert at.text_area("sentence").value == "the macro prints the chart ."
+        assert at.query_params["s"] == "the macro prints the chart ."  # the address bar keeps saying it
     if page in (None, "pages/translate.py"):
         assert figures(at, "attention_heatmap"), "the translation's heatmap is drawn at once"
+
+
+def test_translate_opened_at_word_level_shows_words(family_dir, env, monkeypatch):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    at = ran(start(family_dir, "pages/translate.py", {"s": TOY, "level": "word"}))
+    assert at.toggle("tr_words").value is True and at.query_params["level"] == "word"
+    assert figures(at, "attention_heatmap")
 
 
 def test_step_through_opened_at_step_3_shows_step_3(family_dir, env, monkeypatch):
