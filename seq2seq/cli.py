@@ -1,4 +1,5 @@
-"""`python -m seq2seq data | train | average | evaluate | export | calibrate | translate`: thin argparse."""
+"""`python -m seq2seq data | train | average | evaluate | export | agreement | calibrate | card | translate`:
+thin argparse."""
 
 from __future__ import annotations
 
@@ -75,6 +76,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
         notes_md=args.notes,
         train_tsv=args.train,
     )
+    return 0
+
+
+def _cmd_card(args: argparse.Namespace) -> int:
+    from .card import write_card
+
+    write_card(args.checkpoint, args.data_md, args.notes)
+    print(f"wrote {args.checkpoint}/card.md")
     return 0
 
 
@@ -219,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="ship the training pairs too (train.tsv.xz), e.g. data/enko-mixed/train.tsv",
     )
     ex.set_defaults(func=_cmd_export)
+
+    cd = sub.add_parser("card", help="write card.md again (after agreement and calibrate add their results)")
+    cd.add_argument("checkpoint")
+    cd.add_argument("--data-md", default=None, help="the corpus card (data/enko-general/DATA.md)")
+    cd.add_argument("--notes", default=None, help="markdown for the card's 'Training conditions' section")
+    cd.set_defaults(func=_cmd_card)
 
     ag = sub.add_parser("agreement", help="attention vs gradient attribution on the evaluated test split")
     ag.add_argument("checkpoint")

@@ -12,11 +12,17 @@ from seq2seq.checkpoint import list_checkpoints
 from seq2seq.evaluate import read_eval
 
 ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
-SHIPPED = ("enko-software-additive", "enko-software-fixed")
+SOFTWARE = ("enko-software-additive", "enko-software-fixed")
+GENERAL = ("enko-general-additive", "enko-general-fixed")
+SHIPPED = GENERAL + SOFTWARE
+SENTENCE = {
+    "general": "Where is the train station?",
+    "software": "Click the Save button to save the document.",
+}
 HANGUL = re.compile("[\uac00-\ud7a3]")
 
 
-def test_both_shipped_checkpoints_are_valid():
+def test_all_four_shipped_checkpoints_are_valid():
     valid, skipped = list_checkpoints(ROOT)
     assert {p.name for p in valid} >= set(SHIPPED), skipped
 
@@ -28,7 +34,12 @@ def test_shipped_checkpoint_is_small_and_documented(name):
     for needed in ("card.md", "metrics.jsonl", "eval.jsonl.gz", "test.tsv", "train.tsv.xz", "ATTRIBUTION.md",
                    "familiarity.json"):  # fmt: skip
         assert (folder / needed).is_file(), needed
-    assert "MPL" in (folder / "ATTRIBUTION.md").read_text(encoding="utf-8")
+    attribution = (folder / "ATTRIBUTION.md").read_text(encoding="utf-8")
+    if name in SOFTWARE:
+        assert "MPL" in attribution
+    else:  # the non-commercial terms travel with what was trained on them
+        assert "non-commercial" in attribution and "teaching, study and research" in attribution
+        assert "teaching, study and research" in (folder / "card.md").read_text(encoding="utf-8")
     summary, buckets, rows = read_eval(folder)
     assert summary["beam_size"] == 5 and summary["sentences"] == len(rows) >= 1000
     assert [b["bucket"] for b in buckets] == ["1-5", "6-10", "11-20", "21-30", "31+"]
@@ -37,19 +48,20 @@ def test_shipped_checkpoint_is_small_and_documented(name):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_checkpoint_translates_into_korean_on_cpu(name):
     translator = load_translator(ROOT / name, device="cpu")
-    result = translator.translate("Click the Save button to save the document.", beam_size=3)
+    result = translator.translate(SENTENCE[name.split("-")[1]], beam_size=3)
     assert HANGUL.search(result.text), result.text
-    assert (result.attention is None) == (name == "enko-software-fixed")
+    assert (result.attention is None) == name.endswith("-fixed")
 
 
-def test_attention_beats_the_fixed_context_on_long_sentences():
+@pytest.mark.parametrize("family", [GENERAL, SOFTWARE], ids=["general", "software"])
+def test_attention_beats_the_fixed_context_on_long_sentences(family):
     """The lecture's point 4, as measured on the held-out split and shipped with the models."""
     long_scores = {}
-    for name in SHIPPED:
+    for name in family:
         _, _, rows = read_eval(ROOT / name)
         long = [r["chrf"] for r in rows if r["src_words"] >= 21]
         long_scores[name] = sum(long) / len(long)
-    assert long_scores["enko-software-additive"] > long_scores["enko-software-fixed"]
+    assert long_scores[family[0]] > long_scores[family[1]]
 
 
 def test_the_readme_python_example_runs_on_the_shipped_model(monkeypatch):
@@ -78,7 +90,7 @@ def test_the_shipped_model_says_when_a_sentence_is_far_from_its_training_data():
     assert far.familiarity.unfamiliar and any(getattr(w, "code", "") == "unfamiliar" for w in far.warnings)
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", SOFTWARE)
 def test_the_renamed_software_pair_translates_as_it_did_under_its_old_name(name):
     """enko-additive and enko-fixed became enko-software-*: same weights, so the test outputs stored when
     they were evaluated under the old names (eval.jsonl.gz, beam 5) come out again."""
@@ -88,3 +100,25 @@ def test_the_renamed_software_pair_translates_as_it_did_under_its_old_name(name)
     subset = rows[:: len(rows) // 12][:12]  # short and long sentences alike
     results = translator.translate_batch([r["src"] for r in subset], beam_size=5)
     assert [r.text for r in results] == [r["hyp"] for r in subset]
+
+
+def test_the_training_page_animates_the_shipped_default_model(monkeypatch):
+    """The general model ships its timeline.json: the Training page's slider has every snapshot, from step 0."""
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(ROOT))
+    at = AppTest.from_file(str(ROOT.parent / "app.py"), default_timeout=60)
+    at.switch_page("pages/training.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.sidebar.selectbox("checkpoint").value == "enko-general-additive"  # the app's default
+    timeline = json.loads((ROOT / "enko-general-additive" / "timeline.json").read_text(encoding="utf-8"))
+    steps = [s["step"] for s in timeline["snapshots"]]
+    assert steps[0] == 0 and steps == sorted(steps)
+    sources = [p["source"] for p in timeline["probes"]]
+    assert "How are you?" in sources and max(len(s.split()) for s in sources) >= 25
+    (figure,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if '"timeline"' in c.proto.spec]
+    assert len(figure["frames"]) == len(steps)
+    assert len(figure["layout"]["sliders"][0]["steps"]) == len(steps)
