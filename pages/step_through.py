@@ -19,7 +19,7 @@ top_k = st.slider(t("step.top_k"), 3, 10, 5, key="st_topk")
 session = stepper.session_for(settings, text, top_k)
 if session is None:
     st.stop()
-classroom.lesson_panel(settings, session)
+classroom.lesson_panel(settings)
 target = links.pending_step()
 if lesson is not None and lesson.sentence == session.source and lesson.checkpoint == settings.folder.name:
     target = lesson.step

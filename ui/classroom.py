@@ -37,11 +37,19 @@ def _store(path: str) -> LessonStore:
 
 
 # --------------------------------------------------------------------------- joining and following
+LESSON_ERRORS = (
+    "no_lesson",
+    "bad_code",
+    "not_current",
+    "bad_step",
+    "bad_token",
+    "not_teacher",
+)  # worded in ui/
+
+
 def _say_problem(exc: LessonError) -> None:
+    """Shown once, at the top of the lesson panel, on the next run."""
     st.session_state[PROBLEM] = t("lesson.err." + exc.code) if exc.code in LESSON_ERRORS else str(exc)
-
-
-LESSON_ERRORS = ("no_lesson", "bad_code", "not_current", "bad_step", "bad_token", "not_teacher")
 
 
 def join(code: str) -> None:
@@ -117,7 +125,7 @@ def follow() -> Lesson | None:
     return lesson
 
 
-def lesson_panel(settings: Settings, session: TranslationSession | None) -> None:
+def lesson_panel(settings: Settings) -> None:
     """The lesson's controls: open or join one; the teacher's code, link and QR code; leave or rejoin."""
     if PROBLEM in st.session_state:
         st.error(st.session_state.pop(PROBLEM))
@@ -133,7 +141,7 @@ def lesson_panel(settings: Settings, session: TranslationSession | None) -> None
                           on_click=lambda: join(st.session_state.get("lesson_code_input") or ""))  # fmt: skip
             return
         if teaching():
-            view = links.View(text=settings_text(), checkpoint=settings.folder.name, lesson=code,
+            view = links.View(text=st.session_state.get("_sentence"), checkpoint=settings.folder.name, lesson=code,
                               lang=st.session_state.get("_lang"))  # fmt: skip
             links.share_panel(links.link(links.base_url(), "step_through", view), projector(), code)
             st.caption(t("lesson.teacher_help"))
@@ -151,10 +159,6 @@ def lesson_panel(settings: Settings, session: TranslationSession | None) -> None
                     t("lesson.rejoin"), key="lesson_rejoin", on_click=join, args=(code,), type="primary"
                 )
             st.button(t("lesson.leave"), key="lesson_leave", on_click=leave)
-
-
-def settings_text() -> str:
-    return st.session_state.get("_sentence", "")
 
 
 def publish(settings: Settings, session: TranslationSession) -> None:
