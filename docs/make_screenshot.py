@@ -63,7 +63,8 @@ def lesson_shot(page, url: str, cache: Path) -> None:
     main.get_by_text("Guesses in: 3").wait_for(timeout=30_000)
     settle(page)
     time.sleep(1)
-    page.screenshot(path=str(REPO / "docs" / "lesson-projector.png"), full_page=True)
+    main.get_by_text(re.compile(r"^Lesson code:")).scroll_into_view_if_needed()
+    page.screenshot(path=str(REPO / "docs" / "lesson-projector.png"))
 
 
 def main() -> None:
@@ -81,7 +82,9 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=local_app.CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 1650})
                 translate_shot(page, url)
-                lesson_shot(browser.new_page(viewport={"width": 1400, "height": 1000}), url, Path(cache))
+                lesson_shot(
+                    browser.new_page(viewport={"width": 1400, "height": 2000}), url, Path(cache)
+                )  # a tall screen: all of it
                 browser.close()
         finally:
             local_app.stop(server)

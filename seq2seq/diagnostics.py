@@ -17,7 +17,7 @@ from sacrebleu.metrics import CHRF
 
 from .data import CorpusError, Pair, parse_pairs_tsv
 from .decoding import Search
-from .jsonfiles import weights_to_json
+from .jsonfiles import EVAL_DECIMALS, weights_to_json
 from .translator import Translator
 
 DROPPED_BELOW = 0.3  # coverage Σ_i α_ij under which a source token was probably not translated
@@ -54,7 +54,7 @@ def attention_diagnostics(attention: np.ndarray) -> dict:
     peaks = attention.argmax(axis=1)
     forward = float((np.diff(peaks) >= 0).mean()) if len(peaks) > 1 else 1.0
     return {
-        "coverage": np.round(coverage.astype(np.float64), 4).tolist(),
+        "coverage": np.round(coverage.astype(np.float64), EVAL_DECIMALS).tolist(),
         "dropped": [int(j) for j in np.nonzero(words < DROPPED_BELOW)[0]],
         "repeated": [int(j) for j in np.nonzero(words > REPEATED_ABOVE)[0]],
         "dropped_share": float((words < DROPPED_BELOW).mean()),
@@ -78,7 +78,7 @@ def sentence_row(source: str, reference: str, result, domain: str = "") -> dict:
         "bucket": length_bucket(words),
         "src_tokens": result.src_tokens,
         "tgt_tokens": result.tgt_tokens,
-        "attention": weights_to_json(result.attention),
+        "attention": weights_to_json(result.attention, EVAL_DECIMALS),
     }
     if result.attention is not None:
         row.update(attention_diagnostics(result.attention))

@@ -88,8 +88,9 @@ def test_evaluate_writes_jsonl_buckets_and_summary(tiny_checkpoint, toy_corpus, 
         assert key in row, key
     attention = np.array(row["attention"])
     assert attention.shape == (len(row["tgt_tokens"]), len(row["src_tokens"]))
-    np.testing.assert_allclose(attention.sum(1), 1.0, atol=1e-3)
-    np.testing.assert_allclose(row["coverage"], attention.sum(0), atol=1e-3)
+    # α is stored to 3 decimals: each of a row's entries is within 5e-4, so its sum within 5e-4 per entry
+    np.testing.assert_allclose(attention.sum(1), 1.0, atol=5e-4 * attention.shape[1])
+    np.testing.assert_allclose(row["coverage"], attention.sum(0), atol=5e-4 * (attention.shape[0] + 1))
     json.dumps(rows)  # plain JSON all the way down
 
 
