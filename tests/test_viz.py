@@ -273,17 +273,27 @@ def test_long_sentences_get_upright_labels_of_legible_size_and_plotly_thins_them
 def test_class_guesses_shows_the_share_per_token_and_hides_alpha_until_revealed():
     tokens = ["▁How", "▁are", "▁you", "?", "</s>"]
     hidden = viz.class_guesses([2, 0, 1, 0, 0], None, tokens, step=1)
-    assert [t.name for t in hidden.data] == ["share of the class"] and list(hidden.data[0].y) == [2 / 3, 0, 1 / 3, 0, 0]
+    assert [t.name for t in hidden.data] == ["share of the class"] and list(hidden.data[0].y) == [
+        2 / 3,
+        0,
+        1 / 3,
+        0,
+        0,
+    ]
     assert hidden.layout.meta["students"] == 3 and not hidden.layout.meta["revealed"]
     shown = viz.class_guesses([2, 0, 1, 0, 0], np.array([0.1, 0.2, 0.6, 0.05, 0.05]), tokens, step=1)
     assert len(shown.data) == 2 and shown.layout.meta["revealed"] and list(shown.data[1].y)[2] == 0.6
-    assert list(viz.class_guesses([0] * 5, None, tokens, step=2).data[0].y) == [0] * 5  # nobody yet: no division by 0
+    assert (
+        list(viz.class_guesses([0] * 5, None, tokens, step=2).data[0].y) == [0] * 5
+    )  # nobody yet: no division by 0
     with pytest.raises(ValueError):
         viz.class_guesses([1, 2], None, tokens, step=1)
 
 
 def test_the_heatmap_marks_a_student_s_guesses_in_their_cells():
     attention = np.full((2, 3), 1 / 3)
-    fig = viz.attention_heatmap(attention, ["a", "b", "c"], ["x", "y"], marks={0: 2, 1: 0, 5: 1})  # row 5 is not there
+    fig = viz.attention_heatmap(
+        attention, ["a", "b", "c"], ["x", "y"], marks={0: 2, 1: 0, 5: 1}
+    )  # row 5 is not there
     (marker,) = [t for t in fig.data if t.type == "scatter"]
     assert list(marker.y) == [0, 1] and [str(x).replace(viz.ZERO_WIDTH, "") for x in marker.x] == ["c", "a"]
