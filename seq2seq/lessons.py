@@ -69,7 +69,7 @@ class Lesson:
     step: int  # decoder steps the teacher has taken: the class guesses step `step` (1-based)
     beam: int
     source_tokens: int  # the sentence's source pieces (with </s>): a guess is an index below this
-    steps: int  # the translation's length in pieces: no guess beyond it
+    steps: int  # the last step a guess may be for (the teacher publishes the steps taken so far)
 
 
 def default_path() -> Path:

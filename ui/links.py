@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import segno
@@ -28,16 +29,18 @@ def current_query() -> dict[str, str]:
     return {key: st.query_params.get(key) for key in st.query_params}
 
 
-def apply(checkpoints: list[str]) -> View | None:
+def apply(checkpoints: Callable[[], list[str]]) -> View | None:
     """Take the view a newly opened link asks for into this session's state; None when there is none.
 
     Only keys the link names change anything, so a bare page address keeps the session's own view.
+    `checkpoints` lists the valid model names; it is only called when there is a link to apply, so an
+    ordinary rerun does not scan the checkpoint folders twice (the sidebar scans them anyway).
     """
     query = {k: v for k, v in current_query().items() if k in KEYS.values()}
     if not query or query == st.session_state.get(WRITTEN) or query == st.session_state.get(APPLIED):
         return None
     st.session_state[APPLIED] = query
-    view, refused = parse_query(query, checkpoints)
+    view, refused = parse_query(query, checkpoints())
     st.session_state[REFUSED] = refused
     state = st.session_state
     if view.text is not None:

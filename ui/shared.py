@@ -202,7 +202,7 @@ def frame() -> None:
     """
     st.set_page_config(page_title="Seq2Seq Attention Explorer", page_icon="🧭", layout="wide")
     language()
-    links.apply([p.name for p in list_checkpoints(checkpoints_root())[0]])  # a link just opened
+    links.apply(lambda: [p.name for p in list_checkpoints(checkpoints_root())[0]])  # a link just opened
     interface_controls()
     st.session_state[FRAMED] = True
 
