@@ -34,6 +34,7 @@ from pathlib import Path
 from . import local_app
 
 TIMEOUT_MS = 120_000
+IDLE_S = 10  # seconds of a lesson where everyone waits, for the server's CPU share of the polls alone
 SENTENCE = "Select the text that you want to copy, then choose Edit - Copy."
 CLASS_SENTENCES = [
     "How are you?", "I love you.", "Thank you very much.", "The weather is nice today.",
@@ -249,6 +250,9 @@ def a_lesson(url: str, browser, students: int, pid: int) -> dict:
             )
             _settled(page)
         memory_mb = local_app.rss_mb(pid)
+        before = local_app.cpu_s(pid)
+        teacher.wait_for_timeout(IDLE_S * 1000)  # everyone waits on the question: only the polls run
+        idle_cpu = (local_app.cpu_s(pid) - before) / IDLE_S
         seen: dict[int, float] = {}
 
         def look() -> None:  # the teacher's count as shown now (read between the students' moves too)
@@ -263,6 +267,7 @@ def a_lesson(url: str, browser, students: int, pid: int) -> dict:
         for page in pages:
             _settled(page)
         clicked: list[float] = []
+        before = local_app.cpu_s(pid)
         for page in pages:  # then all press Guess at once
             page.locator('[data-testid="stMain"]').get_by_role("button", name="Guess", exact=True).click()
             clicked.append(time.perf_counter())
@@ -273,7 +278,9 @@ def a_lesson(url: str, browser, students: int, pid: int) -> dict:
             teacher.wait_for_timeout(50)
         if len(seen) < students:
             problems.append(f"the teacher's tally reached {len(seen)} of {students}")
+        guess_cpu = local_app.cpu_s(pid) - before
         latencies = [(seen[n] - clicked[n - 1]) * 1000 for n in sorted(seen)]
+        followed, step_cpu = _next_step(teacher, pages, pid, problems)
         for page in pages:
             if page.locator('[data-testid="stException"]').count():
                 problems.append("an exception box")
@@ -281,7 +288,43 @@ def a_lesson(url: str, browser, students: int, pid: int) -> dict:
         for context in (teacher_context, *contexts):
             context.close()
     return {"students": students, "guess_to_tally": _summary(latencies) if latencies else None,
+            "next_to_students": _summary(followed) if followed else None,
+            "server_cpu": {"waiting_share": round(idle_cpu, 3),
+                           "guesses_s": round(guess_cpu, 2), "next_step_s": round(step_cpu, 2)},
             "server_mb_joined": memory_mb, "problems": problems}  # fmt: skip
+
+
+# Set on each student's page before the teacher's Next: the moment (epoch ms) its step 2 question appears.
+WATCH_STEP_2 = """() => {
+  window.__step2 = null;
+  const main = document.querySelector('[data-testid="stMain"]');
+  const check = () => {
+    if (window.__step2 === null && [...main.querySelectorAll('h3')].some(h => h.textContent.startsWith('Step 2:')))
+      window.__step2 = performance.timeOrigin + performance.now();
+  };
+  new MutationObserver(check).observe(main, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def _next_step(teacher, pages: list, pid: int, problems: list[str]) -> tuple[list[float], float]:
+    """The teacher presses Next: from the click to each student's page asking about step 2 (their pages
+    look for the teacher's move every 1.5 s), and the server's CPU seconds until the last one shows it."""
+    for page in pages:
+        page.evaluate(WATCH_STEP_2)
+    before = local_app.cpu_s(pid)
+    clicked = time.time() * 1000
+    teacher.locator('[data-testid="stMain"]').get_by_role("button", name="Next ▶").click()
+    deadline = time.perf_counter() + TIMEOUT_MS / 1000
+    shown: list[float | None] = [None] * len(pages)
+    while None in shown and time.perf_counter() < deadline:
+        for k, page in enumerate(pages):
+            if shown[k] is None:
+                shown[k] = page.evaluate("() => window.__step2")
+        teacher.wait_for_timeout(100)
+    cpu = local_app.cpu_s(pid) - before
+    if None in shown:
+        problems.append(f"{shown.count(None)} students did not reach step 2")
+    return [s - clicked for s in shown if s is not None], cpu
 
 
 def _commit(app_dir: Path) -> str:
@@ -362,6 +405,12 @@ def table(results: dict) -> str:
                   f"median {row.get('median_ms', float('nan')):.0f} ms, p95 {row.get('p95_ms', float('nan')):.0f} ms "
                   f"(the tally refreshes every 1.5 s by itself); server memory with every student joined "
                   f"{lesson['server_mb_joined']:.0f} MB; problems: {', '.join(lesson['problems']) or 'none'}."]  # fmt: skip
+        follow, cpu = lesson.get("next_to_students") or {}, lesson.get("server_cpu") or {}
+        if cpu:
+            lines += ["", f"The teacher's Next reaching every student's page: median {follow.get('median_ms', float('nan')):.0f} ms, "
+                      f"p95 {follow.get('p95_ms', float('nan')):.0f} ms (their pages look every 1.5 s). Server CPU: "
+                      f"{cpu['waiting_share']:.0%} of one core while all wait on a question, {cpu['guesses_s']:.2f} s for "
+                      f"the {lesson['students']} guesses, {cpu['next_step_s']:.2f} s for the next step on every page."]  # fmt: skip
     if before:
         lines += [
             "",

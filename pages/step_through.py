@@ -38,8 +38,10 @@ max_len = settings.search.max_len
 @st.fragment
 def stepping() -> None:
     """Everything a click on the stepper changes; it reruns alone, so a step shows at once."""
+    full = True
     if classroom.following():
         st.info(t("lesson.following"))
+        full = st.toggle(t("lesson.everything"), key="st_everything", help=t("lesson.everything_help"))
     else:
         stepper.controls(session, max_len)
     links.write(step=len(session.steps))
@@ -60,7 +62,7 @@ def stepping() -> None:
             stepper.whatif_view(settings, session)
     with step_slot:
         classroom.score(settings, session)
-        stepper.current_step(settings, session)
+        stepper.current_step(settings, session, full)
     if classroom.following():
         return
     with tools_slot:

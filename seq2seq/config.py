@@ -66,6 +66,7 @@ class TrainConfig:
     keep_snapshots: int = 0  # fp32 weights of the last N evaluations, for `python -m seq2seq average`
     mix_temperature: float = 1.0  # domain d is drawn in proportion to n_d^(1/T); 1 keeps the corpus as it is
     probes: list[str] = field(default_factory=list)  # sentences whose attention timeline.json records
+    timeline_every: int = 0  # the probes every N steps between evaluations too (0: at evaluations only)
     seed: int = 1
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
     device: str = ""  # "" picks cuda when available, else cpu

@@ -266,9 +266,12 @@ class Trainer:
         }
         atomic_torch_save(saved, self.last_dir / STATE_FILE)
 
-    def record_timeline(self, step: int, loss: float, chrf: float) -> None:
+    def record_timeline(self, step: int, loss: float | None = None, chrf: float | None = None) -> None:
+        """The probes' attention now; between evaluations (`timeline_every`) without dev metrics, since
+        decoding six probes costs a second and a dev evaluation minutes."""
         if self.cfg.probes:
-            self.timeline.record(self.model, step, {"dev_loss": round(loss, 4), "dev_chrf": round(chrf, 2)})
+            metrics = {} if loss is None else {"dev_loss": round(loss, 4), "dev_chrf": round(chrf, 2)}
+            self.timeline.record(self.model, step, metrics)
             self.timeline.save(self.run_dir / TIMELINE_FILE, self.model.has_attention)
 
     def evaluate_and_save(self, train_loss: float) -> Decision:
@@ -387,6 +390,8 @@ class Trainer:
                     self._set_lr(state.lr)
                     if stop:
                         break
+                elif self.main and cfg.timeline_every and state.step % cfg.timeline_every == 0:
+                    self.record_timeline(state.step)
             else:
                 state.epoch += 1
                 state.batch = 0

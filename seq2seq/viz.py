@@ -795,9 +795,9 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
     last = snapshots[-1]
     fig.add_trace(heat(last), row=1, col=1)
     fig.add_trace(go.Scatter(x=steps, y=[s.get("dev_chrf") for s in snapshots], name=text["dev_chrf"], mode="lines+markers",
-                             line_color="#2ca02c", marker_size=4), row=1, col=2)  # fmt: skip
+                             line_color="#2ca02c", marker_size=4, connectgaps=True), row=1, col=2)  # fmt: skip
     fig.add_trace(go.Scatter(x=steps, y=[s.get("dev_loss") for s in snapshots], name=text["dev_loss"], mode="lines+markers",
-                             line_color=BAR_COLOUR, marker_size=4), row=1, col=2, secondary_y=True)  # fmt: skip
+                             line_color=BAR_COLOUR, marker_size=4, connectgaps=True), row=1, col=2, secondary_y=True)  # fmt: skip
     fig.add_trace(marker(last["step"]), row=1, col=2)
     fig.update_xaxes(
         **_source_axis(src_tokens, columns), title_text=text["source_axis"], showgrid=False, row=1, col=1

@@ -94,8 +94,14 @@ def train_tiny(corpus: Path, out: Path, name: str, *extra: str) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(toy_corpus, tmp_path_factory) -> Path:
     """A tiny additive-attention model that has learned the toy grammar (about 10 s on 1 core), with the
-    attention timeline of two probe sentences."""
-    return train_tiny(toy_corpus, tmp_path_factory.mktemp("runs"), "tiny-additive", f"probes={PROBES!r}")
+    attention timeline of two probe sentences, recorded every 50 steps and at every evaluation."""
+    return train_tiny(
+        toy_corpus,
+        tmp_path_factory.mktemp("runs"),
+        "tiny-additive",
+        f"probes={PROBES!r}",
+        "timeline_every=50",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -102,6 +102,7 @@ def test_classroom_smoke_run():
     assert results["after"]["class"]["problems"] == [] and results["after"]["class"]["interactions"]["n"] == 8
     lesson = results["after"]["lesson"]
     assert lesson["problems"] == [] and lesson["guess_to_tally"]["n"] == 2 and lesson["server_mb_joined"] > 0
+    assert lesson["next_to_students"]["n"] == 2 and lesson["server_cpu"]["guesses_s"] > 0
     assert "| next | 1 |" in classroom.table(results) and "**A lesson:** 2 students" in classroom.table(
         results
     )

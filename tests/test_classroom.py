@@ -210,6 +210,12 @@ def test_a_student_follows_the_teacher_and_the_guess_reaches_the_teacher_s_tally
     assert LessonStore(env / "cache" / "lessons.sqlite3").tally(code, TOY, "enko-general-additive", 2) == {
         1: 1
     }
+    # a following student's page is light (a phone): e and α, α so far; the rest on request
+    assert figures(student, "step_bars") and figures(student, "attention_heatmap")
+    assert not figures(student, "topk_bar") and not student.get("latex")
+    student.toggle("st_everything").set_value(True)
+    ran(student)
+    assert figures(student, "topk_bar") and figures(student, "context_strip") and student.get("latex")
     ran(teacher)
     tally = figures(teacher, "class_guesses")
     assert (
@@ -229,3 +235,23 @@ def test_a_lesson_code_that_does_not_exist_gets_a_clear_message(family_dir, env,
     at = ran(start(family_dir, "pages/step_through.py", {"lesson": "ZZZZ"}))
     assert any("There is no lesson with this code" in str(e.value) for e in at.error)
     assert "_lesson" not in at.session_state
+
+
+def test_a_class_on_one_step_shares_its_figures_yet_each_keeps_its_size_and_language(
+    family_dir, env, monkeypatch
+):
+    """A step's figures are built once for the whole server (`ui.shared.shared_figure`); each session still
+    gets them in its own language and size, and drawing them again (a poll, a rerun) does not grow them."""
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    query = {"s": TOY, "step": "2"}
+    plain = ran(start(family_dir, "pages/step_through.py", query))
+    big = ran(start(family_dir, "pages/step_through.py", {**query, "proj": "1"}))
+    korean = ran(start(family_dir, "pages/step_through.py", {**query, "lang": "ko"}))
+    ran(big)
+    ran(plain)
+    height = lambda at: figures(at, "step_bars")[0]["layout"]["height"]  # noqa: E731
+    assert height(big) == int(height(plain) * 1.3)
+    title = lambda at: figures(at, "attention_heatmap")[0]["layout"]["title"]["text"]  # noqa: E731
+    assert title(korean) != title(plain)
+    z = lambda at: figures(at, "attention_heatmap")[0]["data"][0]["z"]  # noqa: E731
+    assert z(plain) == z(big) == z(korean)

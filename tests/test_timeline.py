@@ -1,4 +1,5 @@
-"""timeline.json: a tiny training run records the probes' attention at every evaluation, from step 0."""
+"""timeline.json: a tiny training run records the probes' attention from step 0, at every evaluation and
+every `timeline_every` steps between them."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ def test_a_tiny_run_writes_the_timeline_with_rows_of_alpha_summing_to_one(tiny_c
     metrics = [
         json.loads(line)["step"] for line in (tiny_checkpoint / "metrics.jsonl").read_text().splitlines()
     ]
-    assert steps == [0, *metrics]  # untrained weights first, then every dev evaluation
+    # untrained weights first, then every dev evaluation (each 100) and every 50 steps between them
+    assert metrics == [100, 200, 300] and steps == [0, 50, 100, 150, 200, 250, 300]
     for snapshot in timeline["snapshots"]:
-        assert {"dev_loss", "dev_chrf", "outputs"} <= set(snapshot)
+        evaluated = snapshot["step"] in (0, *metrics)
+        assert ({"dev_loss", "dev_chrf"} <= set(snapshot)) == evaluated and "outputs" in snapshot
         for probe, output in zip(timeline["probes"], snapshot["outputs"]):
             weights = np.asarray(output["weights"])
             assert weights.shape == (len(output["tgt_tokens"]), len(probe["src_tokens"]))

@@ -23,6 +23,7 @@ from .text import markdown_text
 
 LESSON, TEACHER, STUDENT, FOLLOWING = "_lesson", "_teacher", "_student", "_following"
 GUESSES, SHOWN, REVEALED, PROBLEM = "_guesses", "_lesson_shown", "_revealed", "_lesson_problem"
+TALLY = "_tally_figure"  # (what it shows, the figure): the teacher's tally, drawn again as it is when nothing changed
 POLL_S = 1.5  # how often a student's page looks for the teacher's next step, and the tally refreshes
 
 
@@ -314,7 +315,13 @@ def tally(settings: Settings, session: TranslationSession) -> None:
         revealed = not guessing or ident in st.session_state.get(REVEALED, set())
         values = [counts.get(j, 0) for j in range(len(session.src_tokens))]
         st.caption(t("lesson.guesses_in", n=sum(values)))
-        chart(viz.class_guesses(values, step.weights if revealed else None, session.src_tokens, step=i,
-                                labels=figure_labels()), "st_class_guesses")  # fmt: skip
+        # built again only when a count or the reveal changed: most polls change nothing, and building a
+        # Plotly figure every 1.5 s was a third of the server's CPU in a lesson of 10 (bench/notes/classroom.md)
+        drawn = (ident, tuple(values), revealed, projector(), st.session_state.get("_lang"))
+        if st.session_state.get(TALLY, (None,))[0] != drawn:
+            figure = viz.class_guesses(values, step.weights if revealed else None, session.src_tokens, step=i,
+                                       labels=figure_labels())  # fmt: skip
+            st.session_state[TALLY] = (drawn, figure)
+        chart(st.session_state[TALLY][1], "st_class_guesses")
 
     live()

@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -450,13 +451,37 @@ def figure_labels() -> dict[str, str]:
     return labels("viz")
 
 
+def _enlarge(fig: go.Figure) -> None:
+    """Projector mode's larger text and figure, once: a figure drawn again keeps its size."""
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    if not meta.get("projector"):
+        fig.update_layout(
+            font_size=18, height=int((fig.layout.height or 400) * 1.3), meta={**meta, "projector": True}
+        )
+        fig.update_xaxes(tickfont_size=17)
+        fig.update_yaxes(tickfont_size=17)
+
+
+def shared_figure(kind: str, *args: Any, **kwargs: Any) -> go.Figure:
+    """`viz.<kind>(*args, **kwargs)` in this session's language and size, built once for every session of
+    the server: a class that follows a lesson draws the same step's figures, and each costs tens of ms.
+    The figure is shared, so nobody may change it (`chart` does not)."""
+    return _shared_figure(kind, str(st.session_state.get("_lang")), projector(), args, kwargs)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _shared_figure(kind: str, lang: str, big: bool, args: tuple, kwargs: dict) -> go.Figure:
+    fig = getattr(viz, kind)(*args, labels=figure_labels(), **kwargs)
+    if big:
+        _enlarge(fig)
+    return fig
+
+
 def chart(fig: go.Figure, key: str, *, name: str | None = None) -> None:
     """Draw a figure: larger in projector mode, and a camera button that saves a PNG in the browser (no
     network needed), named after the model and sentence."""
     if projector():
-        fig.update_layout(font_size=18, height=int((fig.layout.height or 400) * 1.3))
-        fig.update_xaxes(tickfont_size=17)
-        fig.update_yaxes(tickfont_size=17)
+        _enlarge(fig)
     config = {
         "displaylogo": False,
         "toImageButtonOptions": {"format": "png", "filename": (name or key).removesuffix(".png"), "scale": 2},

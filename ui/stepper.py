@@ -13,7 +13,18 @@ from seq2seq import lecture, viz
 from seq2seq.translator import TranslationSession, WhatIf
 
 from .i18n import t
-from .shared import ERRORS, Settings, big_text, chart, figure_labels, no_attention, png_name, row, show_error
+from .shared import (
+    ERRORS,
+    Settings,
+    big_text,
+    chart,
+    figure_labels,
+    no_attention,
+    png_name,
+    row,
+    shared_figure,
+    show_error,
+)
 from .shared import pick_key as widget_key
 from .text import markdown_text
 
@@ -122,8 +133,10 @@ def controls(session: TranslationSession, max_len: int | None) -> None:
         show_error(t("step.did_not_work"), ValueError(st.session_state.pop(MESSAGE)))
 
 
-def current_step(settings: Settings, session: TranslationSession) -> None:
-    """The step just taken: what it wrote, its e and α, the top-k, c_i, the equations and α so far."""
+def current_step(settings: Settings, session: TranslationSession, full: bool = True) -> None:
+    """The step just taken: what it wrote, its e and α, the top-k, c_i, the equations and α so far. Its
+    figures are shared between sessions: a lesson's class is on the same step. Not `full` (a student
+    following a lesson, on a phone): what it wrote, e and α, and α so far; the projector has the rest."""
     labels = figure_labels()
     step = session.steps[-1]
     i = step.index
@@ -137,29 +150,35 @@ def current_step(settings: Settings, session: TranslationSession) -> None:
         + " "
         + markdown_text(" ".join(session.tgt_tokens))
     )
-    bars_col, topk_col = st.columns([3, 2], gap="large")
+    bars_col, topk_col = st.columns([3, 2], gap="large") if full else (st.container(), None)
     with bars_col:
-        chart(viz.step_bars(step.energies, step.weights, session.src_tokens, title=t("step.bars_title", i=i + 1), labels=labels),
+        chart(shared_figure("step_bars", step.energies, step.weights, session.src_tokens, title=t("step.bars_title", i=i + 1)),
               "st_bars", name=png_name(settings, session.source, f"step{i + 1}-energies"))  # fmt: skip
-    with topk_col:
-        chart(viz.topk_bar(session.pieces(step.top_ids), step.top_probs, chosen=session.pieces([step.token])[0], labels=labels),
-              "st_topk_bar", name=png_name(settings, session.source, f"step{i + 1}-topk"))  # fmt: skip
-        st.caption(t("step.prob", token=markdown_text(taken), p=f"{step.prob:.3f}"))
-    chart(
-        viz.context_strip(step.context, title=t("step.context_title", i=i + 1), labels=labels), "st_context"
-    )
+    if topk_col is not None:
+        with topk_col:
+            chart(shared_figure("topk_bar", session.pieces(step.top_ids), step.top_probs, chosen=session.pieces([step.token])[0]),
+                  "st_topk_bar", name=png_name(settings, session.source, f"step{i + 1}-topk"))  # fmt: skip
+            st.caption(t("step.prob", token=markdown_text(taken), p=f"{step.prob:.3f}"))
+        chart(
+            shared_figure("context_strip", step.context, title=t("step.context_title", i=i + 1)), "st_context"
+        )
     if step.weights is None:
         no_attention()
         return
-    st.markdown(t("step.equations"))
-    for line in lecture.step_equations(step, session.src_tokens, settings.translator.attention_kind.formula):
-        st.latex(line)
-    table = lecture.top_sources(step, session.src_tokens, k=5)
-    st.dataframe(
-        table.rename(columns={"source token": t("step.col.source")}), hide_index=True, key="st_top_sources"
-    )
-    chart(viz.attention_heatmap(session.attention, session.src_tokens, session.tgt_tokens, highlight_row=i,
-                                title=t("step.heatmap_title"), labels=labels),
+    if full:
+        st.markdown(t("step.equations"))
+        for line in lecture.step_equations(
+            step, session.src_tokens, settings.translator.attention_kind.formula
+        ):
+            st.latex(line)
+        table = lecture.top_sources(step, session.src_tokens, k=5)
+        st.dataframe(
+            table.rename(columns={"source token": t("step.col.source")}),
+            hide_index=True,
+            key="st_top_sources",
+        )
+    chart(shared_figure("attention_heatmap", session.attention, session.src_tokens, session.tgt_tokens, highlight_row=i,
+                        title=t("step.heatmap_title")),
           "st_heatmap", name=png_name(settings, session.source, "attention-so-far"))  # fmt: skip
 
 

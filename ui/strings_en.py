@@ -492,6 +492,8 @@ STRINGS = {
     "lesson.rejoin": "Follow the teacher again",
     "lesson.leave": "Leave the lesson",
     "lesson.following": "Following the teacher: the next step comes when the teacher moves on.",
+    "lesson.everything": "Everything at this step (top-k, c_i, the formulas)",
+    "lesson.everything_help": "Off: what the decoder wrote, e and α, and α so far, light enough for a phone. The projector shows the rest.",
     "lesson.guesses_in": "Guesses in: {n}",
     "lesson.err.no_lesson": "There is no lesson with this code (lessons end after a day). Check the code with your teacher.",
     "lesson.err.bad_code": "A lesson code is 4 letters or digits, like K7QP.",

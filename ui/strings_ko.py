@@ -478,6 +478,8 @@ STRINGS = {
     "lesson.rejoin": "다시 교사 따라가기",
     "lesson.leave": "수업 나가기",
     "lesson.following": "교사를 따라가는 중: 교사가 넘어가면 다음 단계가 나옵니다.",
+    "lesson.everything": "이 단계의 모든 것 (top-k, c_i, 식)",
+    "lesson.everything_help": "끄면: 디코더가 쓴 것, e와 α, 지금까지의 α만 (휴대폰에도 가볍게). 나머지는 프로젝터에 나옵니다.",
     "lesson.guesses_in": "들어온 추측: {n}",
     "lesson.err.no_lesson": "이 코드의 수업이 없습니다(수업은 하루 뒤 끝납니다). 교사에게 코드를 확인하세요.",
     "lesson.err.bad_code": "수업 코드는 K7QP처럼 글자나 숫자 4개입니다.",
