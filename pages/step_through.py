@@ -20,11 +20,11 @@ session = stepper.session_for(settings, text, top_k)
 if session is None:
     st.stop()
 classroom.lesson_panel(settings)
-target = links.pending_step()
+target, forced = links.pending_step(), None
 if lesson is not None and lesson.sentence == session.source and lesson.checkpoint == settings.folder.name:
-    target = lesson.step
+    target, forced = lesson.step, dict(lesson.forced)  # the teacher's step, and the tokens forced on the way
 if target is not None:
-    stepper.go_to(session, target)
+    stepper.go_to(session, target, forced)
 translation = ui.translate(
     settings, text
 )  # cached: its warnings (far from the training data, say) hold here too
@@ -74,4 +74,4 @@ def stepping() -> None:
 
 
 stepping()
-classroom.watch((session.source, settings.folder.name, len(session.steps)))
+classroom.watch((session.source, settings.folder.name, len(session.steps), session.forced))

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ LESSONS_FILE = "lessons.sqlite3"
 MAX_AGE_S = 24 * 3600  # lessons older than a day are removed
 MAX_NAME = 200  # a checkpoint's folder name
 STUDENT_ID = 32  # hex characters of a student's random id
+MAX_TOKEN_ID = 1_000_000  # above any vocabulary; the student's model refuses an id it does not have
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS lessons (
@@ -37,7 +39,8 @@ CREATE TABLE IF NOT EXISTS lessons (
     step INTEGER NOT NULL DEFAULT 0,
     beam INTEGER NOT NULL DEFAULT 1,
     source_tokens INTEGER NOT NULL DEFAULT 0,
-    steps INTEGER NOT NULL DEFAULT 0
+    steps INTEGER NOT NULL DEFAULT 0,
+    forced TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS guesses (
     code TEXT NOT NULL REFERENCES lessons(code) ON DELETE CASCADE,
@@ -70,6 +73,9 @@ class Lesson:
     beam: int
     source_tokens: int  # the sentence's source pieces (with </s>): a guess is an index below this
     steps: int  # the last step a guess may be for (the teacher publishes the steps taken so far)
+    forced: tuple[
+        tuple[int, int], ...
+    ] = ()  # (step index, token id) the teacher forced: the class replays them
 
 
 def default_path() -> Path:
@@ -89,6 +95,9 @@ class LessonStore:
         self.max_age_s = max_age_s
         self._local = threading.local()
         self._conn().executescript(SCHEMA)
+        columns = {row[1] for row in self._conn().execute("PRAGMA table_info(lessons)")}
+        if "forced" not in columns:  # a store written before lessons replayed forced tokens
+            self._conn().execute("ALTER TABLE lessons ADD COLUMN forced TEXT NOT NULL DEFAULT ''")
 
     def _db(self) -> _Transaction:
         """`with self._db() as db:` one transaction on this thread's connection."""
@@ -129,9 +138,10 @@ class LessonStore:
 
     def show(
         self, code: str, teacher: str, sentence: str, checkpoint: str, step: int, beam: int,
-        source_tokens: int, steps: int,
+        source_tokens: int, steps: int, forced: Sequence[tuple[int, int]] = (),
     ) -> None:  # fmt: skip
-        """The teacher's view, which the class follows."""
+        """The teacher's view, which the class follows; `forced` (step index, token id) are the tokens the
+        teacher forced on the way, so that the class's steps are the same as the teacher's."""
         code = check_code(code)
         if not self.is_teacher(code, teacher):
             raise LessonError("not_teacher", f"only the teacher of lesson {code} can change what it shows")
@@ -140,11 +150,19 @@ class LessonStore:
         for name, value, high in (("step", step, MAX_STEP), ("beam", beam, 10), ("source_tokens", source_tokens, MAX_INPUT_CHARS),
                                   ("steps", steps, MAX_STEP)):  # fmt: skip
             _integer(name, value, 0, high)
+        if not isinstance(forced, (list, tuple)) or len(forced) > MAX_STEP:
+            raise LessonError("bad_forced", "forced tokens are a list of (step index, token id)")
+        for pair in forced:
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise LessonError("bad_forced", "forced tokens are a list of (step index, token id)")
+            _integer("forced", pair[0], 0, max(step - 1, 0))
+            _integer("forced", pair[1], 0, MAX_TOKEN_ID)
+        written = ",".join(f"{i}:{token}" for i, token in forced)
         with self._db() as db:
             db.execute(
-                "UPDATE lessons SET sentence = ?, checkpoint = ?, step = ?, beam = ?, source_tokens = ?, steps = ? "
-                "WHERE code = ?",
-                (sentence, checkpoint, int(step), int(beam), int(source_tokens), int(steps), code),
+                "UPDATE lessons SET sentence = ?, checkpoint = ?, step = ?, beam = ?, source_tokens = ?, steps = ?, "
+                "forced = ? WHERE code = ?",
+                (sentence, checkpoint, int(step), int(beam), int(source_tokens), int(steps), written, code),
             )
 
     def clear(self, code: str, teacher: str) -> None:
@@ -174,7 +192,7 @@ class LessonStore:
         row = (
             self._conn()
             .execute(
-                "SELECT code, created, sentence, checkpoint, step, beam, source_tokens, steps FROM lessons "
+                "SELECT code, created, sentence, checkpoint, step, beam, source_tokens, steps, forced FROM lessons "
                 "WHERE code = ? AND created >= ?",
                 (code, now - self.max_age_s),
             )
@@ -184,7 +202,7 @@ class LessonStore:
             raise LessonError(
                 "no_lesson", f"there is no lesson {code} (it may have ended: lessons last a day)"
             )
-        return Lesson(*row)
+        return Lesson(*row[:-1], forced=_forced(row[-1]))
 
     def guess(self, code: str, student: str, sentence: str, checkpoint: str, step: int, token: int) -> None:
         """One student's guess for one step of the lesson's sentence; a second guess replaces the first."""
@@ -262,6 +280,15 @@ def _name(checkpoint) -> str:
     if not isinstance(checkpoint, str) or not 0 < len(checkpoint) <= MAX_NAME or "/" in checkpoint:
         raise LessonError("bad_model", "a model is named by its checkpoint folder")
     return checkpoint
+
+
+def _forced(text: str) -> tuple[tuple[int, int], ...]:
+    """The stored "i:id,i:id"; anything else (a hand-edited file) reads as nothing forced."""
+    try:
+        pairs = tuple((int(i), int(token)) for i, token in (p.split(":") for p in text.split(",") if p))
+    except ValueError:
+        return ()
+    return pairs if all(0 <= i <= MAX_STEP and 0 <= token <= MAX_TOKEN_ID for i, token in pairs) else ()
 
 
 def _integer(name: str, value, low: int, high: int) -> int:

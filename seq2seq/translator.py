@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 import time
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -229,6 +230,8 @@ class TranslationSession:
         """The ids a forced token stands for: an id, a piece ('▁파일'), or a word typed without the ▁,
         which may take several pieces (사랑해요 -> ▁사랑 해 요)."""
         if isinstance(token, (int, np.integer)):
+            if not 0 <= int(token) < len(self.translator.tgt_tokenizer):
+                raise ValueError(f"token id {int(token)} is not in the target vocabulary")
             return [int(token)]
         tok = self.translator.tgt_tokenizer
         token = token.strip()
@@ -298,6 +301,31 @@ class TranslationSession:
 
     def reset(self) -> None:
         self.rewind(0)
+
+    @property
+    def forced(self) -> tuple[tuple[int, int], ...]:
+        """(step index, token id) of every token forced so far: what a class following this session replays."""
+        return tuple((step.index, step.token) for step in self.steps if step.forced)
+
+    def go_to(self, steps: int, forced: Mapping[int, int] | None = None) -> None:
+        """Take or undo steps until `steps` are taken, or the end, keeping the path taken so far (a link's
+        `step=`). With `forced` {step index: token id}, the path is those tokens at those steps and the
+        model's own everywhere else (a lesson's class on the teacher's path): steps taken on another path
+        are undone first. An id the model lacks is not forced."""
+        keep = min(len(self.steps), steps)
+        if forced is not None:
+            for k, step in enumerate(self.steps[:keep]):
+                if step.token != forced.get(k, step.token) or (
+                    k not in forced and (step.forced or step.edited)
+                ):
+                    keep = k
+                    break
+        self.rewind(keep)
+        while len(self.steps) < steps and not self.finished:
+            try:
+                self.step(force=(forced or {}).get(len(self.steps)))
+            except ValueError:
+                self.step()
 
     def snapshot(self) -> Snapshot:
         attention = self.attention

@@ -255,3 +255,25 @@ def test_a_class_on_one_step_shares_its_figures_yet_each_keeps_its_size_and_lang
     assert title(korean) != title(plain)
     z = lambda at: figures(at, "attention_heatmap")[0]["data"][0]["z"]  # noqa: E731
     assert z(plain) == z(big) == z(korean)
+
+
+def test_a_token_the_teacher_forces_is_forced_on_every_student_s_page(family_dir, env, monkeypatch):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    teacher = ran(start(family_dir, "pages/step_through.py", {"s": TOY, "step": "2"}))
+    teacher.button("lesson_open").click()
+    ran(teacher)
+    code = teacher.session_state["_lesson"]
+    student = ran(start(family_dir, "pages/step_through.py", {"lesson": code}))
+    pick = next(s for s in teacher.selectbox if (s.key or "").startswith("st_force_pick"))
+    pick.set_value(pick.options[1])  # the runner-up, as Force offers it
+    teacher.button("st_force").click()
+    ran(teacher)
+    forced = teacher.session_state["st_session"].forced
+    assert forced and forced[0][0] == 1
+    assert LessonStore(env / "cache" / "lessons.sqlite3").get(code).forced == forced
+    ran(student)
+    assert student.session_state["st_session"].forced == forced
+    assert student.session_state["st_session"].tgt_tokens == teacher.session_state["st_session"].tgt_tokens
+    written = teacher.session_state["st_session"].tgt_tokens[-1].lstrip("▁")
+    assert any(f"Step 2: which English token will the decoder look at most to write {written}" in str(h.value)
+               for h in student.subheader), [h.value for h in student.subheader]  # fmt: skip

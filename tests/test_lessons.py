@@ -115,6 +115,48 @@ def test_a_forged_guess_is_refused_and_changes_nothing(store, field, value, why)
     assert store.get(code).sentence == SENTENCE  # the tables are still there
 
 
+def test_the_teacher_s_forced_tokens_are_kept_and_forged_ones_refused(store, tmp_path):
+    code, teacher = opened(store)
+    store.show(
+        code, teacher, SENTENCE, MODEL, step=4, beam=1, source_tokens=5, steps=4, forced=[(1, 37), (3, 5)]
+    )
+    assert store.get(code).forced == ((1, 37), (3, 5))
+    for forced in (
+        [(4, 1)],
+        [(-1, 1)],
+        [(0, -3)],
+        [(0, 10**9)],
+        [("1", 2)],
+        [(1,)],
+        "1:2",
+        [(0, 1)] * 10_000,
+    ):
+        with pytest.raises(LessonError) as refused:
+            store.show(
+                code, teacher, SENTENCE, MODEL, step=4, beam=1, source_tokens=5, steps=4, forced=forced
+            )
+        assert refused.value.code.startswith("bad_"), forced
+    assert store.get(code).forced == ((1, 37), (3, 5))  # unchanged
+    db = sqlite3.connect(tmp_path / "lessons.sqlite3")
+    with db:
+        db.execute("UPDATE lessons SET forced = 'x:y;DROP' WHERE code = ?", (code,))
+    assert store.get(code).forced == ()  # a hand-edited value reads as nothing forced
+
+
+def test_a_store_written_before_forced_tokens_gains_the_column(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE lessons (code TEXT PRIMARY KEY, teacher TEXT NOT NULL, created REAL NOT NULL, "
+        "sentence TEXT NOT NULL DEFAULT '', checkpoint TEXT NOT NULL DEFAULT '', step INTEGER NOT NULL DEFAULT 0, "
+        "beam INTEGER NOT NULL DEFAULT 1, source_tokens INTEGER NOT NULL DEFAULT 0, steps INTEGER NOT NULL DEFAULT 0);"
+    )
+    old.close()
+    store = LessonStore(path)
+    code, teacher = opened(store)
+    assert store.get(code).forced == ()
+
+
 def test_only_the_teacher_changes_or_clears_a_lesson(store):
     code, _ = opened(store)
     with pytest.raises(LessonError) as refused:

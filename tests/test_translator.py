@@ -382,6 +382,28 @@ def test_force_at_changes_the_continuation(tiny_translator):
     assert session.tgt_tokens == before  # a bad token leaves the session alone
 
 
+def test_a_second_session_replays_the_forced_path_of_the_first(tiny_translator):
+    """A lesson's class follows the teacher: same step, same forced tokens, the model's own elsewhere."""
+    teacher = tiny_translator.start(TOY)
+    teacher.go_to(2)
+    teacher.force_at(1, int(teacher.steps[1].top_ids[1]))
+    teacher.go_to(4)
+    assert teacher.forced == ((1, int(teacher.steps[1].token)),)
+    student = tiny_translator.start(TOY)
+    student.go_to(3)  # ahead on the model's own path: undone back to step 1, then the teacher's
+    student.go_to(4, dict(teacher.forced))
+    assert student.tgt_tokens == teacher.tgt_tokens and student.forced == teacher.forced
+    np.testing.assert_allclose(student.attention, teacher.attention, atol=1e-6)
+    student.go_to(2)  # a link's step: the path so far stays
+    assert student.forced == teacher.forced
+    student.go_to(4, {})  # the teacher forces nothing any more: back on the model's own path
+    assert not student.forced and student.tgt_tokens == tiny_translator.translate(TOY).tgt_tokens[:4]
+    student.go_to(4, {1: 10**6})  # an id the model does not have is not forced
+    assert not student.forced and len(student.steps) == 4
+    with pytest.raises(ValueError, match="not in the target vocabulary"):
+        student.step(force=-1)
+
+
 def test_warnings_carry_a_code_and_survive_pickling(tiny_translator):
     import pickle
 

@@ -172,12 +172,13 @@ def publish(settings: Settings, session: TranslationSession) -> None:
         len(session.steps),
         settings.beam_size,
         len(session.src_tokens),
+        session.forced,
     )
     if st.session_state.get(SHOWN) == view:
         return
     try:
         store().show(st.session_state[LESSON], st.session_state[TEACHER], *view[:4], source_tokens=view[4],
-                     steps=len(session.steps))  # fmt: skip
+                     steps=len(session.steps), forced=view[5])  # fmt: skip
     except LessonError as exc:
         _say_problem(exc)
         return
@@ -185,8 +186,9 @@ def publish(settings: Settings, session: TranslationSession) -> None:
     links.write(lesson=st.session_state[LESSON], teach=st.session_state[TEACHER])
 
 
-def watch(shown: tuple[str, str, int]) -> None:
-    """A student's page looks for the teacher's next move every `POLL_S` and follows it."""
+def watch(shown: tuple[str, str, int, tuple]) -> None:
+    """A student's page looks for the teacher's next move (sentence, model, step, forced tokens) every
+    `POLL_S` and follows it."""
     if not following():
         return
 
@@ -196,7 +198,7 @@ def watch(shown: tuple[str, str, int]) -> None:
             lesson = store().get(st.session_state[LESSON])
         except (LessonError, KeyError):
             return
-        if lesson.sentence and (lesson.sentence, lesson.checkpoint, lesson.step) != shown:
+        if lesson.sentence and (lesson.sentence, lesson.checkpoint, lesson.step, lesson.forced) != shown:
             st.rerun(scope="app")
 
     look()

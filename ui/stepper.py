@@ -4,7 +4,7 @@ Force redraws only the stepper, not the whole page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import streamlit as st
@@ -49,12 +49,9 @@ def session_for(settings: Settings, text: str, top_k: int) -> TranslationSession
     return st.session_state[SESSION]
 
 
-def go_to(session: TranslationSession, steps: int) -> None:
-    """Take or undo steps until `steps` are taken (a link's `step=`, a lesson's step), or the end."""
-    while len(session.steps) > steps:
-        session.back()
-    while len(session.steps) < steps and not session.finished:
-        session.next()
+def go_to(session: TranslationSession, steps: int, forced: Mapping[int, int] | None = None) -> None:
+    """To `steps` steps taken (a link's `step=`, a lesson's step and its forced tokens), or the end."""
+    session.go_to(steps, forced)
     drop_picks()
 
 
