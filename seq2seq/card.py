@@ -18,6 +18,7 @@ from .jsonfiles import read_json, read_jsonl
 from .model import ATTENTIONS
 from .snapshots import METRICS_FILE
 from .timeline import TIMELINE_FILE
+from .timeline import write_shipped as write_shipped_timeline
 
 TEST_FILE, TRAIN_FILE, ATTRIBUTION_FILE = "test.tsv", "train.tsv.xz", "ATTRIBUTION.md"
 MPL = (
@@ -64,9 +65,11 @@ def export_checkpoint(
         if extra and not Path(extra).is_file():  # found out before dest is overwritten, not after
             raise FileNotFoundError(f"{extra}: no such file")
     dest.mkdir(parents=True, exist_ok=True)
-    for name in (*REQUIRED_FILES, METRICS_FILE, TIMELINE_FILE):
+    for name in (*REQUIRED_FILES, METRICS_FILE):
         if (src / name).is_file():
             shutil.copy2(src / name, dest / name)
+    if (src / TIMELINE_FILE).is_file():
+        write_shipped_timeline(src / TIMELINE_FILE, dest / TIMELINE_FILE)
     shutil.copy2(test_tsv, dest / TEST_FILE)
     domains = {p.domain or "libreoffice" for p in read_pairs_tsv(test_tsv)}
     if train_tsv:

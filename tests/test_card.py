@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
+
 from seq2seq import load_translator
 from seq2seq.cli import main
 from seq2seq.evaluate import read_eval
@@ -48,6 +52,13 @@ def test_export_writes_a_complete_documented_checkpoint(tiny_checkpoint, toy_cor
     assert "Bahdanau (additive) attention" in card and "Hardware:" in card and "| 6-10 | 30 |" in card
     assert "## Training conditions\n\nTrained beside another run on a shared 2-core CPU." in card
     assert "MPL" in (dest / "ATTRIBUTION.md").read_text(encoding="utf-8")
+    shipped, trained = (json.loads((d / "timeline.json").read_text()) for d in (dest, tiny_checkpoint))
+    assert [s["step"] for s in shipped["snapshots"]] == [s["step"] for s in trained["snapshots"]]
+    alphas = np.asarray(shipped["snapshots"][-1]["outputs"][0]["weights"])
+    np.testing.assert_allclose(
+        alphas, np.asarray(trained["snapshots"][-1]["outputs"][0]["weights"]), atol=5e-4
+    )
+    assert np.allclose(alphas, np.round(alphas, 3))  # α to 3 decimals: 20+ snapshots fit 25 MB
     original = load_translator(tiny_checkpoint).translate("the user opens the file .")
     assert load_translator(dest).translate("the user opens the file .").text == original.text
 
