@@ -568,7 +568,8 @@ def group_words(pieces: list[str]) -> list[list[int]]:
     return groups
 
 
-def _word(pieces: list[str], group: list[int]) -> str:
+def word_text(pieces: list[str], group: list[int]) -> str:
+    """The word that the pieces `group` (from `group_words`) spell."""
     return "".join(pieces[i] for i in group).replace("▁", " ").strip() or pieces[group[0]]
 
 
@@ -579,7 +580,7 @@ def word_level(matrix: np.ndarray, src_tokens: list[str], tgt_tokens: list[str])
     summed = np.stack([matrix[:, g].sum(axis=1) for g in src_groups], axis=1)
     words = np.stack([summed[g].mean(axis=0) for g in tgt_groups], axis=0)
     return WordAttention(
-        [_word(src_tokens, g) for g in src_groups], [_word(tgt_tokens, g) for g in tgt_groups], words
+        [word_text(src_tokens, g) for g in src_groups], [word_text(tgt_tokens, g) for g in tgt_groups], words
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from seq2seq.lessons import LessonStore
+from seq2seq.translator import group_words
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TOY = "the user opens the file now ."
@@ -162,16 +163,29 @@ def test_a_bad_link_gets_a_clear_message_and_the_defaults(family_dir, env, monke
 def test_guess_first_hides_the_step_until_the_guess_then_marks_it(family_dir, env, monkeypatch):
     monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
     at = ran(start(family_dir, "pages/step_through.py", {"s": TOY, "step": "1"}, st_guess=True))
-    assert any("Step 1: which English token" in str(h.value) for h in at.subheader)
+    assert any("Step 1: which English word" in str(h.value) for h in at.subheader)
     assert not figures(at, "step_bars"), "the weights stay hidden until the guess"
     picker = next(p for p in at.get("button_group") if (p.key or "").startswith("guess_pick_"))
-    picker.set_value(0)
+    assert picker.format_func(1) == "2·user"  # words by default: pieces grouped as Translate groups them
+    picker.set_value(1)
     next(b for b in at.button if (b.key or "").endswith("_go")).click()
     ran(at)
-    assert "Step 1: you picked" in texts(at) and "Your guesses: **" in texts(at)
+    session = at.session_state["st_session"]
+    alpha = sum(session.steps[0].weights[j] for j in group_words(session.src_tokens)[1])
+    assert f"Step 1: you picked user, α = {alpha:.2f}" in texts(at) and "Your guesses: **" in texts(at)
     assert figures(at, "step_bars")
     at.button("st_run").click()  # to the end: the guesses drawn on the heatmap
     ran(at)
+
+
+def test_guess_first_can_ask_for_a_subword_token_instead_of_a_word(family_dir, env, monkeypatch):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    query = {"s": TOY, "step": "1"}
+    at = ran(start(family_dir, "pages/step_through.py", query, st_guess=True, st_guess_unit="piece"))
+    assert any("Step 1: which English token" in str(h.value) for h in at.subheader)
+    picker = next(p for p in at.get("button_group") if (p.key or "").startswith("guess_pick_"))
+    tokens = at.session_state["st_session"].src_tokens
+    assert picker.format_func(1) == f"2·{tokens[1]}" and len(picker.options) == len(tokens)
 
 
 def test_a_fixed_context_model_says_it_has_no_alpha_to_guess(family_dir, env, monkeypatch):
@@ -202,13 +216,14 @@ def test_a_student_follows_the_teacher_and_the_guess_reaches_the_teacher_s_tally
 
     student = ran(start(family_dir, "pages/step_through.py", {"lesson": code.lower()}))
     assert student.text_area("sentence").value == TOY and student.session_state["_following"]
-    assert "Step 2: which English token" in texts(student)
+    assert "Step 2: which English word" in texts(student)
     picker = next(p for p in student.get("button_group") if (p.key or "").startswith("guess_pick_"))
     picker.set_value(1)
     next(b for b in student.button if (b.key or "").endswith("_go")).click()
     ran(student)
+    word = group_words(student.session_state["st_session"].src_tokens)[1]  # "user": a word is guessed whole
     assert LessonStore(env / "cache" / "lessons.sqlite3").tally(code, TOY, "enko-general-additive", 2) == {
-        1: 1
+        word[0]: 1
     }
     # a following student's page is light (a phone): e and α, α so far; the rest on request
     assert figures(student, "step_bars") and figures(student, "attention_heatmap")
@@ -275,5 +290,5 @@ def test_a_token_the_teacher_forces_is_forced_on_every_student_s_page(family_dir
     assert student.session_state["st_session"].forced == forced
     assert student.session_state["st_session"].tgt_tokens == teacher.session_state["st_session"].tgt_tokens
     written = teacher.session_state["st_session"].tgt_tokens[-1].lstrip("▁")
-    assert any(f"Step 2: which English token will the decoder look at most to write {written}" in str(h.value)
+    assert any(f"Step 2: which English word will the decoder look at most to write {written}" in str(h.value)
                for h in student.subheader), [h.value for h in student.subheader]  # fmt: skip

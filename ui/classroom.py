@@ -9,12 +9,15 @@ session. The store (`seq2seq.lessons`) is one SQLite file shared by every sessio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import numpy as np
 import streamlit as st
 
 from seq2seq import viz
 from seq2seq.lessons import Lesson, LessonError, LessonStore, default_path, new_student_id
-from seq2seq.translator import TranslationSession
+from seq2seq.translator import TranslationSession, group_words, word_text
 
 from . import links
 from .i18n import t
@@ -216,23 +219,61 @@ def guess_controls() -> None:
         st.toggle(t("guess.toggle"), key="st_guess", help=t("guess.toggle_help"))
         if st.session_state.get("st_guess"):
             st.segmented_control(
+                t("guess.unit"), ["word", "piece"], format_func=lambda v: t("guess.unit." + v),
+                key="st_guess_unit", default="word", required=True,
+            )  # fmt: skip
+            st.segmented_control(
                 t("guess.mode"), ["shown", "hidden"], format_func=lambda v: t("guess.mode." + v),
                 key="st_guess_mode", default="shown", required=True,
             )  # fmt: skip
 
 
-def _record(session: TranslationSession, settings: Settings, step: int, key: str) -> None:
-    token = st.session_state.get(key)
-    if token is None:
+def _record(session: TranslationSession, settings: Settings, step: int, key: str, unit: Units) -> None:
+    picked = st.session_state.get(key)
+    if picked is None or not 0 <= int(picked) < len(unit.groups):
         st.session_state[PROBLEM] = t("guess.pick_first")
         return
-    guesses(session, settings)[step] = int(token)
+    token = unit.groups[int(picked)][0]  # a word is stored as its first piece
+    guesses(session, settings)[step] = token
     if following():
         try:
             store().guess(st.session_state[LESSON], st.session_state[STUDENT], session.source, settings.folder.name,
                           step, int(token))  # fmt: skip
         except LessonError as exc:
             _say_problem(exc)
+
+
+@dataclass(frozen=True)
+class Units:
+    """What a class guesses among: source words (pieces grouped as Translate's word level groups them) or
+    the pieces themselves. A guess is stored as its unit's first piece, so a teacher's tally can count
+    either way whatever each student picked."""
+
+    labels: list[str]
+    groups: list[list[int]]
+
+    def of(self, j: int) -> int:
+        """The unit that source piece `j` belongs to."""
+        return next(u for u, group in enumerate(self.groups) if j in group)
+
+    def weights(self, alpha) -> np.ndarray:
+        """A unit's α: the sum over its pieces (a row still sums to 1)."""
+        alpha = np.asarray(alpha, float)
+        return np.array([alpha[group].sum() for group in self.groups])
+
+    def counts(self, per_piece: Mapping[int, int]) -> list[int]:
+        return [sum(per_piece.get(j, 0) for j in group) for group in self.groups]
+
+
+def units(session: TranslationSession) -> Units:
+    if st.session_state.get("st_guess_unit", "word") == "piece":
+        return Units(list(session.src_tokens), [[j] for j in range(len(session.src_tokens))])
+    groups = group_words(session.src_tokens)
+    return Units([word_text(session.src_tokens, g) for g in groups], groups)
+
+
+def _noun() -> str:
+    return t("guess.noun." + ("piece" if st.session_state.get("st_guess_unit") == "piece" else "word"))
 
 
 def rank_of(weights: np.ndarray, j: int) -> int:
@@ -260,26 +301,31 @@ def gate(settings: Settings, session: TranslationSession) -> bool:
         st.button(t("guess.reveal", i=i), key=pick_key("reveal", *ident), type="primary",
                   on_click=lambda: revealed.add(ident))  # fmt: skip
         return False
-    mine = guesses(session, settings)
+    mine, unit = guesses(session, settings), units(session)
     if i in mine:
-        j = mine[i]
-        weights = np.asarray(step.weights, float)
-        rank = rank_of(weights, j)
+        u = unit.of(mine[i])
+        weights = unit.weights(step.weights)
+        rank = rank_of(weights, u)
         verdict = t("guess.top") if rank == 1 else t("guess.not_top", rank=rank, n=len(weights))
-        st.success(t("guess.result", i=i, token=markdown_text(session.src_tokens[j]), alpha=f"{weights[j]:.2f}",
+        st.success(t("guess.result", i=i, token=markdown_text(unit.labels[u]), alpha=f"{weights[u]:.2f}",
                      verdict=verdict))  # fmt: skip
         return True
     written = viz.piece_label(session.pieces([step.token])[0], figure_labels())
     hidden = st.session_state.get("st_guess_mode") == "hidden"
-    question = t("guess.ask_hidden", i=i) if hidden else t("guess.ask", i=i, token=markdown_text(written))
+    question = (t("guess.ask_hidden", i=i, unit=_noun()) if hidden
+                else t("guess.ask", i=i, unit=_noun(), token=markdown_text(written)))  # fmt: skip
     st.subheader(question)
     if not hidden:
         st.caption(t("guess.so_far") + " " + markdown_text(" ".join(session.tgt_tokens[:-1]) or "…"))
-    key = pick_key("guess_pick", settings.folder.name, session.source, i)
-    st.pills(t("guess.pick"), list(range(len(session.src_tokens))), key=key,
-             format_func=lambda j: f"{j + 1}·{session.src_tokens[j]}")  # fmt: skip
+    key = pick_key("guess_pick", settings.folder.name, session.source, i, len(unit.labels))
+    st.pills(t("guess.pick"), list(range(len(unit.labels))), key=key,
+             format_func=lambda u: f"{u + 1}·{unit.labels[u]}")  # fmt: skip
     st.button(
-        t("guess.go"), key=key + "_go", type="primary", on_click=_record, args=(session, settings, i, key)
+        t("guess.go"),
+        key=key + "_go",
+        type="primary",
+        on_click=_record,
+        args=(session, settings, i, key, unit),
     )
     return False
 
@@ -289,8 +335,8 @@ def score(settings: Settings, session: TranslationSession) -> None:
     mine = guesses(session, settings)
     if not st.session_state.get("st_guess") or not mine or session.attention is None:
         return
-    steps = {s.index + 1: s for s in session.steps}
-    ranks = [rank_of(np.asarray(steps[i].weights, float), j) for i, j in mine.items() if i in steps]
+    steps, unit = {s.index + 1: s for s in session.steps}, units(session)
+    ranks = [rank_of(unit.weights(steps[i].weights), unit.of(j)) for i, j in mine.items() if i in steps]
     if not ranks:
         return
     st.markdown(t("guess.score", top=sum(r == 1 for r in ranks), n=len(ranks), mean=f"{np.mean(ranks):.1f}"))
@@ -309,20 +355,27 @@ def tally(settings: Settings, session: TranslationSession) -> None:
         return
     i = step.index + 1
     ident = (session.source, settings.folder.name, i)
-    guessing = bool(st.session_state.get("st_guess"))
+    guessing, unit = bool(st.session_state.get("st_guess")), units(session)
 
     @st.fragment(run_every=POLL_S)
     def live() -> None:
         counts = store().tally(st.session_state[LESSON], session.source, settings.folder.name, i)
         revealed = not guessing or ident in st.session_state.get(REVEALED, set())
-        values = [counts.get(j, 0) for j in range(len(session.src_tokens))]
+        values = unit.counts(counts)
         st.caption(t("lesson.guesses_in", n=sum(values)))
         # built again only when a count or the reveal changed: most polls change nothing, and building a
         # Plotly figure every 1.5 s was a third of the server's CPU in a lesson of 10 (bench/notes/classroom.md)
-        drawn = (ident, tuple(values), revealed, projector(), st.session_state.get("_lang"))
+        drawn = (
+            ident,
+            tuple(values),
+            revealed,
+            projector(),
+            st.session_state.get("_lang"),
+            tuple(unit.labels),
+        )
         if st.session_state.get(TALLY, (None,))[0] != drawn:
-            figure = viz.class_guesses(values, step.weights if revealed else None, session.src_tokens, step=i,
-                                       labels=figure_labels())  # fmt: skip
+            figure = viz.class_guesses(values, unit.weights(step.weights) if revealed else None, unit.labels,
+                                       step=i, labels=figure_labels())  # fmt: skip
             st.session_state[TALLY] = (drawn, figure)
         chart(st.session_state[TALLY][1], "st_class_guesses")
 

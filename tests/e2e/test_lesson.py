@@ -39,7 +39,7 @@ PHONE = {"width": 400, "height": 860}
 
 def guess(page, token_index: int) -> None:
     """Pick a source token (a pill "j·token") and press Guess, as a student would."""
-    question = main(page).get_by_role("heading", name=re.compile(r"^Step 1: which English token"))
+    question = main(page).get_by_role("heading", name=re.compile(r"^Step 1: which English word"))
     expect(question).to_be_visible(timeout=RUN_TIMEOUT_MS)
     pill = (
         main(page)
