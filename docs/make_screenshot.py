@@ -52,7 +52,9 @@ def lesson_shot(page, url: str, cache: Path) -> None:
     main.get_by_text(re.compile("Lesson: the whole class")).click()
     main.get_by_role("button", name="Open a lesson").click()
     settle(page)
-    code = main.get_by_text(re.compile(r"^Lesson code: [A-Z2-9]{4}$")).inner_text().rsplit(" ", 1)[-1]
+    shown = main.get_by_text(re.compile(r"^Lesson code: [A-Z2-9]{4}$"))
+    shown.wait_for(timeout=120_000)  # the first lesson of a fresh server takes a while
+    code = shown.inner_text().rsplit(" ", 1)[-1]
     main.get_by_role("button", name="Next ▶").click()
     main.get_by_text(re.compile(r"^Guesses in: 0$")).wait_for(timeout=120_000)
     settle(page)

@@ -131,6 +131,13 @@ def _data_lines(config: dict) -> list[str]:
     return [*lines, ""]
 
 
+def _which(metrics: list[dict], progress: dict) -> str:
+    """The shipped weights are the best on dev, or (twins shipped at an equal step) a later evaluation's."""
+    if not metrics or progress.get("step") == max(metrics, key=lambda r: r["dev_chrf"])["step"]:
+        return "best checkpoint"
+    return "the checkpoint of that step's evaluation, not the best on dev"
+
+
 def _training_lines(folder: Path, config: dict) -> list[str]:
     train, model = config.get("train", {}), config["model"]
     progress, averaged = config.get("progress", {}), config.get("averaged")
@@ -146,7 +153,7 @@ def _training_lines(folder: Path, config: dict) -> list[str]:
             else ""
         )
         + ".",
-        f"- Steps: {progress.get('step', '?')} ({'last snapshot' if averaged else 'best checkpoint'}), "
+        f"- Steps: {progress.get('step', '?')} ({'last snapshot' if averaged else _which(metrics, progress)}), "
         + (f"{progress['train_tokens']:,} target tokens, " if progress.get("train_tokens") else "")
         + f"training time {progress.get('elapsed', 0) / 60:.0f} min on {config.get('device', '?')} "
         f"x{config.get('world_size', 1)}"
@@ -163,9 +170,15 @@ def _training_lines(folder: Path, config: dict) -> list[str]:
     if metrics:
         best = max(metrics, key=lambda r: r["dev_chrf"])
         per = " per domain, averaged over the domains" if best.get("dev_chrf_by_domain") else ""
+        mine = next((r for r in metrics if r["step"] == progress.get("step")), None)
+        these = (
+            f"; these weights {mine['dev_chrf']:.2f} at step {mine['step']}"
+            if mine is not None and mine["step"] != best["step"]
+            else ""
+        )
         lines.append(
             f"- Best dev chrF (greedy, {train.get('eval_sentences')} sentences{per}): "
-            f"{best['dev_chrf']:.2f} at step {best['step']}; the full log is `metrics.jsonl`."
+            f"{best['dev_chrf']:.2f} at step {best['step']}{these}; the full log is `metrics.jsonl`."
         )
     if averaged:
         steps = averaged["steps"]
@@ -175,7 +188,14 @@ def _training_lines(folder: Path, config: dict) -> list[str]:
             f"{averaged['best_dev_chrf']:.2f} for the best single checkpoint."
         )
     if (folder / TIMELINE_FILE).is_file():
-        lines.append("- `timeline.json`: the attention of the probe sentences at every evaluation.")
+        snapshots = (read_json(folder / TIMELINE_FILE) or {}).get("snapshots", [])
+        every = train.get("timeline_every")
+        lines.append(
+            f"- `timeline.json`: the attention of the probe sentences in {len(snapshots)} snapshots from step "
+            f"{snapshots[0]['step'] if snapshots else 0}, at every evaluation"
+            + (f" and every {every} steps between them" if every else "")
+            + " (the Training page plays them)."
+        )
     return [*lines, ""]
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from seq2seq import load_translator
 from seq2seq.cli import main
 from seq2seq.evaluate import read_eval
+from seq2seq.jsonfiles import EVAL_DECIMALS
 
 
 def test_export_writes_a_complete_documented_checkpoint(tiny_checkpoint, toy_corpus, tmp_path):
@@ -56,9 +57,9 @@ def test_export_writes_a_complete_documented_checkpoint(tiny_checkpoint, toy_cor
     assert [s["step"] for s in shipped["snapshots"]] == [s["step"] for s in trained["snapshots"]]
     alphas = np.asarray(shipped["snapshots"][-1]["outputs"][0]["weights"])
     np.testing.assert_allclose(
-        alphas, np.asarray(trained["snapshots"][-1]["outputs"][0]["weights"]), atol=5e-4
+        alphas, np.asarray(trained["snapshots"][-1]["outputs"][0]["weights"]), atol=0.5 * 10**-EVAL_DECIMALS
     )
-    assert np.allclose(alphas, np.round(alphas, 3))  # α to 3 decimals: 20+ snapshots fit 25 MB
+    assert np.allclose(alphas, np.round(alphas, EVAL_DECIMALS))  # α rounded: 20+ snapshots fit 25 MB
     original = load_translator(tiny_checkpoint).translate("the user opens the file .")
     assert load_translator(dest).translate("the user opens the file .").text == original.text
 
@@ -84,3 +85,22 @@ def test_a_dot_model_card_shows_its_own_equation(tiny_dot_checkpoint, tmp_path):
     card = write_card(folder)
     assert card.startswith("# tiny-dot: English → Korean, Luong dot attention")
     assert f"${DotAttention.formula}$" in card and AdditiveAttention.formula not in card
+
+
+def test_a_card_says_when_its_weights_are_not_the_best_on_dev(tiny_checkpoint, tmp_path):
+    """Twins shipped at an equal step: one of them may not be at its best dev evaluation, and says so."""
+    import shutil
+
+    from seq2seq.card import write_card
+
+    folder = tmp_path / "tiny"
+    shutil.copytree(tiny_checkpoint, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["progress"]["step"] = 100  # the first evaluation; the best came later
+    (folder / "config.json").write_text(json.dumps(config))
+    write_card(folder)
+    card = (folder / "card.md").read_text(encoding="utf-8")
+    first = json.loads((folder / "metrics.jsonl").read_text().splitlines()[0])
+    assert "- Steps: 100 (the checkpoint of that step's evaluation, not the best on dev)" in card
+    assert f"these weights {first['dev_chrf']:.2f} at step 100" in card
+    assert "snapshots from step 0, at every evaluation and every 50 steps between them" in card

@@ -10,7 +10,7 @@ import pytest
 from seq2seq.cli import main
 from seq2seq.diagnostics import attention_diagnostics, length_bucket
 from seq2seq.evaluate import BUCKETS_FILE, EVAL_FILE, SUMMARY_FILE, buckets_table, read_eval
-from seq2seq.jsonfiles import read_json
+from seq2seq.jsonfiles import EVAL_DECIMALS, read_json
 
 
 @pytest.mark.parametrize(
@@ -89,8 +89,10 @@ def test_evaluate_writes_jsonl_buckets_and_summary(tiny_checkpoint, toy_corpus, 
     attention = np.array(row["attention"])
     assert attention.shape == (len(row["tgt_tokens"]), len(row["src_tokens"]))
     # α is stored to 3 decimals: each of a row's entries is within 5e-4, so its sum within 5e-4 per entry
-    np.testing.assert_allclose(attention.sum(1), 1.0, atol=5e-4 * attention.shape[1])
-    np.testing.assert_allclose(row["coverage"], attention.sum(0), atol=5e-4 * (attention.shape[0] + 1))
+    np.testing.assert_allclose(attention.sum(1), 1.0, atol=0.5 * 10**-EVAL_DECIMALS * attention.shape[1])
+    np.testing.assert_allclose(
+        row["coverage"], attention.sum(0), atol=0.5 * 10**-EVAL_DECIMALS * (attention.shape[0] + 1)
+    )
     json.dumps(rows)  # plain JSON all the way down
 
 

@@ -58,10 +58,17 @@ def test_three_students_guess_and_the_teacher_sees_it_without_a_click(
     teacher = open_page(new_context, dialogs, js_errors)
     goto(teacher, f"{app_url}/step_through?s={SENTENCE_A.replace(' ', '+')}")
     main(teacher).get_by_text(re.compile("Lesson: the whole class")).click()  # the panel opens
-    main(teacher).get_by_role("button", name="Open a lesson").click()
-    settle(teacher)
     code_line = main(teacher).get_by_text(re.compile(r"^Lesson code: [A-Z2-9]{4}$"))
-    expect(code_line).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    for attempt in range(2):  # under a heavy CPU load the first click was once lost; a teacher clicks again
+        if not code_line.count():  # (a slow first click may have opened it by now)
+            main(teacher).get_by_role("button", name="Open a lesson").click()
+        settle(teacher)
+        try:
+            expect(code_line).to_be_visible(timeout=RUN_TIMEOUT_MS // 2)
+            break
+        except AssertionError:
+            if attempt:
+                raise
     code = code_line.inner_text().rsplit(" ", 1)[-1]
     main(teacher).get_by_role("paragraph").filter(
         has_text=re.compile(r"^Guess first$")
