@@ -45,8 +45,8 @@ st.dataframe(
         t("training.col.step"): [s["step"] for s in timeline["snapshots"]],
         t("training.col.output"): ["".join(s["outputs"][probe]["tgt_tokens"]).replace("▁", " ").replace("</s>", "").strip()
                                    for s in timeline["snapshots"]],
-        "dev chrF": [s.get("dev_chrf") for s in timeline["snapshots"]],
-        "dev loss": [s.get("dev_loss") for s in timeline["snapshots"]],
+        "dev chrF": pd.to_numeric([s.get("dev_chrf") for s in timeline["snapshots"]]),  # none between evaluations
+        "dev loss": pd.to_numeric([s.get("dev_loss") for s in timeline["snapshots"]]),
     }),
-    hide_index=True, key="tl_outputs",
+    hide_index=True, key="tl_outputs", placeholder=ui.MISSING,
 )  # fmt: skip

@@ -367,7 +367,7 @@ STRINGS = {
     "errors.upload_done": "{n} sentences translated · corpus chrF {chrf} · flags: {flags}",
     # training
     "training.title": "Training",
-    "training.caption": "How the alignment emerges: at every dev evaluation during training, the model translated a few "
+    "training.caption": "How the alignment emerges: at every dev evaluation during training (and every few steps between them), the model translated a few "
     "probe sentences. Press ▶ or drag the slider: at step 0 the attention is near uniform; later it sharpens and "
     "crosses where Korean reorders.",
     "training.unreadable": "Cannot read the timeline of {name}",

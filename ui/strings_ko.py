@@ -357,7 +357,7 @@ STRINGS = {
     "errors.upload_done": "{n}문장 번역 · 말뭉치 chrF {chrf} · 표시: {flags}",
     # training
     "training.title": "학습 과정",
-    "training.caption": "정렬이 생겨나는 과정: 학습 중 dev 평가 때마다 모델이 몇 개의 탐침 문장을 번역했습니다. ▶을 누르거나 "
+    "training.caption": "정렬이 생겨나는 과정: 학습 중 dev 평가 때마다(그리고 그 사이 몇 단계마다) 모델이 몇 개의 탐침 문장을 번역했습니다. ▶을 누르거나 "
     "슬라이더를 끄세요: 단계 0에서 어텐션은 거의 고르고, 뒤로 갈수록 뾰족해지며 한국어가 어순을 바꾸는 곳에서 교차합니다.",
     "training.unreadable": "{name}의 학습 기록을 읽을 수 없습니다",
     "training.no_timeline": "{name}에는 아직 timeline.json이 없습니다: 학습 기록을 남기기 전에 학습한 모델입니다. 학습 곡선:",
