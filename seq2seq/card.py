@@ -131,17 +131,17 @@ def _data_lines(config: dict) -> list[str]:
     return [*lines, ""]
 
 
-def _which(metrics: list[dict], progress: dict) -> str:
-    """The shipped weights are the best on dev, or (twins shipped at an equal step) a later evaluation's."""
-    if not metrics or progress.get("step") == max(metrics, key=lambda r: r["dev_chrf"])["step"]:
-        return "best checkpoint"
-    return "the checkpoint of that step's evaluation, not the best on dev"
-
-
 def _training_lines(folder: Path, config: dict) -> list[str]:
     train, model = config.get("train", {}), config["model"]
     progress, averaged = config.get("progress", {}), config.get("averaged")
     metrics = read_jsonl(folder / METRICS_FILE)
+    best = max(metrics, key=lambda r: r["dev_chrf"]) if metrics else None
+    # twins shipped at an equal step: one of them may be past its best evaluation on dev
+    which = (
+        "best checkpoint"
+        if best is None or progress.get("step") == best["step"]
+        else "the checkpoint of that step's evaluation, not the best on dev"
+    )
     lines = [
         "## Training",
         f"- Config: `configs/{folder.name}.yaml`; Adam lr {train.get('lr')}, batch {train.get('batch_tokens')} "
@@ -153,7 +153,7 @@ def _training_lines(folder: Path, config: dict) -> list[str]:
             else ""
         )
         + ".",
-        f"- Steps: {progress.get('step', '?')} ({'last snapshot' if averaged else _which(metrics, progress)}), "
+        f"- Steps: {progress.get('step', '?')} ({'last snapshot' if averaged else which}), "
         + (f"{progress['train_tokens']:,} target tokens, " if progress.get("train_tokens") else "")
         + f"training time {progress.get('elapsed', 0) / 60:.0f} min on {config.get('device', '?')} "
         f"x{config.get('world_size', 1)}"
@@ -167,8 +167,7 @@ def _training_lines(folder: Path, config: dict) -> list[str]:
             f"- Continued from `{start['checkpoint']}` at step {start['step']} (`train --init-from`): "
             "weights, step, lr and log carried on, Adam's moments started afresh."
         )
-    if metrics:
-        best = max(metrics, key=lambda r: r["dev_chrf"])
+    if best is not None:
         per = " per domain, averaged over the domains" if best.get("dev_chrf_by_domain") else ""
         mine = next((r for r in metrics if r["step"] == progress.get("step")), None)
         these = (

@@ -73,9 +73,8 @@ class Lesson:
     beam: int
     source_tokens: int  # the sentence's source pieces (with </s>): a guess is an index below this
     steps: int  # the last step a guess may be for (the teacher publishes the steps taken so far)
-    forced: tuple[
-        tuple[int, int], ...
-    ] = ()  # (step index, token id) the teacher forced: the class replays them
+    # (step index, token id) of each token the teacher forced: the class replays them
+    forced: tuple[tuple[int, int], ...] = ()
 
 
 def default_path() -> Path:

@@ -76,8 +76,8 @@ class Timeline:
 
 
 def write_shipped(source: str | Path, dest: str | Path, decimals: int = EVAL_DECIMALS) -> None:
-    """A run's timeline.json for a shipped checkpoint: α to `decimals` (3: a third of the size, the same
-    heatmap), so that 20+ snapshots fit the checkpoint's 25 MB."""
+    """A run's timeline.json for a shipped checkpoint: α to `decimals` (`EVAL_DECIMALS`: the same heatmap
+    at a fraction of the size), so that 20+ snapshots fit the checkpoint's 25 MB."""
     data = read_json(source)
     for snapshot in data.get("snapshots", []):
         for output in snapshot.get("outputs", []):

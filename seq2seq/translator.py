@@ -568,6 +568,13 @@ def group_words(pieces: list[str]) -> list[list[int]]:
     return groups
 
 
+def group_sums(weights: np.ndarray, groups: list[list[int]]) -> np.ndarray:
+    """Weights over source pieces (last axis) -> weights over their groups (words), summed: a row that
+    summed to 1 still does."""
+    weights = np.asarray(weights, dtype=float)
+    return np.stack([weights[..., g].sum(axis=-1) for g in groups], axis=-1)
+
+
 def word_text(pieces: list[str], group: list[int]) -> str:
     """The word that the pieces `group` (from `group_words`) spell."""
     return "".join(pieces[i] for i in group).replace("▁", " ").strip() or pieces[group[0]]
@@ -577,7 +584,7 @@ def word_level(matrix: np.ndarray, src_tokens: list[str], tgt_tokens: list[str])
     """Subword weights -> word weights: source pieces summed within a word, target pieces averaged, so
     rows that summed to 1 still do (α, or attribution)."""
     src_groups, tgt_groups = group_words(src_tokens), group_words(tgt_tokens)
-    summed = np.stack([matrix[:, g].sum(axis=1) for g in src_groups], axis=1)
+    summed = group_sums(matrix, src_groups)
     words = np.stack([summed[g].mean(axis=0) for g in tgt_groups], axis=0)
     return WordAttention(
         [word_text(src_tokens, g) for g in src_groups], [word_text(tgt_tokens, g) for g in tgt_groups], words

@@ -17,7 +17,7 @@ import streamlit as st
 
 from seq2seq import viz
 from seq2seq.lessons import Lesson, LessonError, LessonStore, default_path, new_student_id
-from seq2seq.translator import TranslationSession, group_words, word_text
+from seq2seq.translator import TranslationSession, group_sums, group_words, word_text
 
 from . import links
 from .i18n import t
@@ -258,8 +258,7 @@ class Units:
 
     def weights(self, alpha) -> np.ndarray:
         """A unit's α: the sum over its pieces (a row still sums to 1)."""
-        alpha = np.asarray(alpha, float)
-        return np.array([alpha[group].sum() for group in self.groups])
+        return group_sums(alpha, self.groups)
 
     def counts(self, per_piece: Mapping[int, int]) -> list[int]:
         return [sum(per_piece.get(j, 0) for j in group) for group in self.groups]
