@@ -12,8 +12,9 @@ a whole class (30 browser sessions) translating and stepping at once.
 - lesson: a teacher opens a lesson on Step through and takes one step; `--students` contexts open the
   share link read from the teacher's page, each picks a source token, then all press Guess at once.
   Timed: from each student's Guess click to the teacher's tally counting it (the teacher's page is never
-  clicked; its fragment refreshes by itself), median and p95; and the server's memory with every
-  student joined.
+  clicked; its fragment refreshes by itself), median and p95; the server's memory with every student
+  joined; then the teacher's Next to each student's page showing step 2; and the server's CPU seconds
+  (from /proc) while all wait on a question, for the guesses, and for that step.
 
 `--before DIR` times another checkout of the app the same way (a `git worktree` of an older commit, on
 the same checkpoints), for a before/after.
