@@ -7,11 +7,12 @@ python -m bench latency --repeats 5 --checkpoint checkpoints/enko-software-fixed
 python -m bench explain         # attribution of a 30-word sentence, nearest-example index and queries
 python -m bench classroom       # click-to-visible on Step through and Translate, 30 sessions at once, a lesson
 python -m bench training        # training throughput: batch size, bf16 autocast, torch.compile (general corpus)
+python -m bench families        # which family knows a sentence better: how often each test split is sent across
 """
 
 import sys
 
-from . import app, classroom, explain, latency, peer, report, speedups, training
+from . import app, classroom, explain, families, latency, peer, report, speedups, training
 
 BENCHMARKS = {
     "latency": latency,
@@ -20,6 +21,7 @@ BENCHMARKS = {
     "speedups": speedups,
     "training": training,
     "classroom": classroom,
+    "families": families,
     "peer": peer,
 }
 
@@ -31,7 +33,7 @@ def main(argv: list[str]) -> None:
         return
     names = {
         "default": ["latency", "app", "speedups"],
-        "all": ["latency", "explain", "app", "speedups", "training", "classroom", "peer"],
+        "all": ["latency", "explain", "app", "speedups", "training", "classroom", "families", "peer"],
     }.get(name, [name])
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:

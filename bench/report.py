@@ -16,13 +16,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
-ORDER = ("peer", "latency", "explain", "app", "classroom", "speedups", "training")
+ORDER = ("peer", "latency", "explain", "app", "classroom", "families", "speedups", "training")
 TITLES = {
     "peer": "Side by side with Joey NMT 2.3.0",
     "latency": "Interactive latency (ours alone)",
     "explain": "Explanations: attribution and nearest training examples (ours alone)",
     "app": "App cold start and server memory",
     "classroom": "Classroom: click to visible, and a class at once (in Chromium)",
+    "families": "Which family knows a sentence better (the bigram check behind the family hint)",
     "speedups": "What each speed-up buys (with and without, same run)",
     "training": "Training throughput on the general corpus: batch size, bf16 autocast, torch.compile (one thread)",
 }

@@ -361,7 +361,8 @@ class Trainer:
             mininterval=2.0,
         )
         start, elapsed0 = time.time(), state.elapsed
-        window = {"tokens": 0, "loss": 0.0, "start": time.time()}
+        window = {"tokens": 0, "loss": 0.0, "start": time.time()}  # the progress bar's last few steps
+        interval = {"tokens": 0, "loss": 0.0}  # since the last evaluation: its train loss, not one batch's
         if self.main and cfg.probes and state.step == 0:  # the timeline starts from untrained weights
             loss = dev_loss(self.model, self.dev_examples, self.device, cfg.batch_tokens)
             self.record_timeline(
@@ -377,15 +378,17 @@ class Trainer:
                 if len(whole) < self.world:
                     continue  # too small to give every rank a share; all ranks skip it alike
                 loss_sum, tokens = self.train_step([epoch[i] for i in whole[self.rank :: self.world]])
-                window["tokens"] += tokens
-                window["loss"] += loss_sum
+                for tally in (window, interval):
+                    tally["tokens"] += tokens
+                    tally["loss"] += loss_sum
                 state.elapsed = elapsed0 + time.time() - start
                 if self.main and state.step % cfg.log_every == 0:
                     self._show(bar, window, budget_s)
                 bar.update(1)
                 out_of_time = state.elapsed >= budget_s or state.step >= cfg.max_steps
                 if state.step % cfg.eval_every == 0 or out_of_time:
-                    decision = self._decide(loss_sum / max(tokens, 1))
+                    decision = self._decide(interval["loss"] / max(interval["tokens"], 1))
+                    interval.update(tokens=0, loss=0.0)
                     stop, state.lr = decision.stop or out_of_time, decision.lr
                     self._set_lr(state.lr)
                     if stop:

@@ -121,3 +121,15 @@ def test_explain_smoke_run(tiny_checkpoint, toy_corpus, tmp_path):
     assert results["integrated_gradients"]["p50_ms"] > 0 and results["query"]["n"] == 3
     assert results["training_pairs"] == 300 and results["completeness_gap"]["max_abs"] < 0.5
     assert "nearest training examples" in explain.table(results)
+
+
+def test_families_run_sends_libreoffice_to_software_and_everyday_english_nowhere():
+    """On the shipped test splits; the numbers themselves are the benchmark's, this pins the direction."""
+    from bench import families
+
+    results = families.main([])
+    rows = {r["split"]: r for r in results["rows"]}
+    margin = f"to_software@{results['margin']:g}"
+    assert rows["software/libreoffice"][margin] > 0.5
+    assert all(r[margin] < 0.5 for name, r in rows.items() if name.startswith("general/"))
+    assert "LibreOffice" in families.table(results)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import lzma
+import math
 import shutil
 from collections import Counter
 
@@ -12,10 +13,13 @@ from seq2seq import load_translator
 from seq2seq.cli import main
 from seq2seq.familiarity import (
     FAMILIARITY_FILE,
+    FAMILY_MARGIN,
     FEATURES,
     FamiliarityCheck,
     PairSet,
+    SourceLM,
     calibrate,
+    knows_better,
     sentences_of,
     unseen,
 )
@@ -111,3 +115,58 @@ def test_the_score_separates_what_it_was_shown_and_the_sentence_splitter():
         "This licence applies to you.",
         "Each contributor grants you a licence now.",
     ]
+
+
+EVERYDAY = [
+    "how are you today ?",
+    "i am fine , thank you .",
+    "the weather is nice today .",
+    "where is the train station ?",
+    "i love my family .",
+    "we are going to the park .",
+]
+SOFTWARE = [
+    "click ok to close the dialog .",
+    "choose format - cells and click the borders tab .",
+    "select the cell range and press enter .",
+    "click the save button to save the document .",
+    "choose insert - table to open the dialog .",
+    "right-click the sheet tab and choose rename .",
+]
+
+
+def test_a_bigram_model_of_the_training_english_finds_its_own_kind_of_sentence_less_surprising():
+    everyday, software = SourceLM(EVERYDAY), SourceLM(SOFTWARE)
+    assert everyday.surprise("How are you?") < software.surprise("How are you?")
+    assert software.surprise("Click OK to close the dialog.") < everyday.surprise(
+        "Click OK to close the dialog."
+    )
+    unknown = everyday.surprise("Zyxwv qwertz plonk.")  # words never seen: large, but finite
+    assert math.isfinite(unknown) and unknown > everyday.surprise("The weather is nice today.")
+    total = sum(everyday.probability("the", w) for w in everyday.preceded)  # a distribution over next words
+    assert 0.95 < total <= 1.0
+
+
+def test_the_other_family_knows_a_sentence_better_only_by_a_clear_margin():
+    everyday, software = SourceLM(EVERYDAY), SourceLM(SOFTWARE)
+    gain = knows_better("Click the Save button.", everyday, software)
+    assert gain is not None and gain >= FAMILY_MARGIN
+    assert knows_better("Click the Save button.", software, everyday) is None
+    assert knows_better("How are you today?", everyday, software) is None
+    assert knows_better("How are you today?", software, everyday) is not None
+    assert knows_better("the .", everyday, everyday) is None  # the same model never knows better than itself
+
+
+def test_the_source_model_comes_from_the_shipped_pairs_once_and_a_bad_file_gives_none(tmp_path):
+    twins = [tmp_path / "x-general-additive", tmp_path / "x-general-fixed"]
+    lines = "".join(f"{s}\t번역\tdomain\t\n" for s in EVERYDAY).encode("utf-8")
+    for folder in twins:
+        folder.mkdir()
+        (folder / "train.tsv.xz").write_bytes(lzma.compress(lines))
+    first, second = (SourceLM.of_checkpoint(f) for f in twins)
+    assert first is second  # the same pairs: built once
+    assert first.surprise("How are you today?") < first.surprise("Click OK to close the dialog.")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "train.tsv.xz").write_bytes(b"not xz at all")
+    assert SourceLM.of_checkpoint(tmp_path / "broken") is None
+    assert SourceLM.of_checkpoint(tmp_path / "missing") is None

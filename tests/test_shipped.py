@@ -122,3 +122,33 @@ def test_the_training_page_animates_the_shipped_default_model(monkeypatch):
     (figure,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if '"timeline"' in c.proto.spec]
     assert len(figure["frames"]) == len(steps)
     assert len(figure["layout"]["sliders"][0]["steps"]) == len(steps)
+
+
+@pytest.mark.parametrize(
+    "chosen, sentence, better",
+    [
+        ("enko-general-additive", "Click OK to close the dialog.", "enko-software-additive"),
+        ("enko-software-additive", "How are you?", "enko-general-additive"),
+        ("enko-general-additive", "How are you?", None),
+    ],
+)
+def test_translate_says_which_family_knows_a_sentence_better_and_switches_in_one_click(
+    monkeypatch, chosen, sentence, better
+):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(ROOT))
+    at = AppTest.from_file(str(ROOT.parent / "app.py"), default_timeout=60)
+    at.session_state["_sentence"] = sentence
+    at.session_state["_checkpoint"] = chosen
+    at.switch_page("pages/translate.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    switches = [b for b in at.button if (b.key or "").startswith("family_switch_")]
+    if better is None:
+        assert not switches
+        return
+    (switch,) = switches
+    assert better in switch.label and any(better in i.value for i in at.info)
+    switch.click().run()
+    assert not at.exception and at.sidebar.selectbox("checkpoint").value == better

@@ -125,6 +125,27 @@ def test_nan_loss_stops_with_the_step_named_and_saves_nothing_broken(toy_corpus,
     load_translator(last).translate("the user opens the file .")
 
 
+def test_the_logged_train_loss_is_the_mean_since_the_last_evaluation(toy_corpus, tmp_path, monkeypatch):
+    """Not the one batch that happened to come last: that made the curve jump about (3.5, 3.9, 5.0)."""
+    import seq2seq.train as train_module
+
+    real_step, seen = train_module.Trainer.train_step, []
+
+    def recorded(self, examples):
+        seen.append(real_step(self, examples))
+        return seen[-1]
+
+    monkeypatch.setattr(train_module.Trainer, "train_step", recorded)
+    cfg = load_train_config(None, _overrides(toy_corpus, tmp_path, "mean", "max_steps=60", "eval_every=30"))
+    train(cfg, show_progress=False)
+    rows = read_metrics(tmp_path / "mean" / "metrics.jsonl")
+    for row, part in zip(rows, (seen[:30], seen[30:60])):
+        assert row["train_loss"] == pytest.approx(
+            sum(loss for loss, _ in part) / sum(n for _, n in part), abs=1e-4
+        )
+    assert rows[0]["train_loss"] != pytest.approx(seen[29][0] / seen[29][1], abs=1e-3)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -26,8 +26,10 @@ from seq2seq.data import CorpusError
 from seq2seq.decoding import Search
 from seq2seq.evaluate import buckets_table
 from seq2seq.export import file_name
+from seq2seq.familiarity import SourceLM, knows_better
 from seq2seq.jsonfiles import read_json
 from seq2seq.model import ATTENTIONS
+from seq2seq.neighbours import TRAIN_FILE
 from seq2seq.translator import MAX_INPUT_CHARS, Translation, Translator, load_translator
 
 from . import links
@@ -409,27 +411,36 @@ def use_checkpoint(name: str) -> None:
     st.session_state["_checkpoint"] = name
 
 
+def source_model(folder: Path) -> SourceLM | None:
+    """The bigram model of a checkpoint's training English, built once per server (a few seconds)."""
+    try:
+        changed = (folder / TRAIN_FILE).stat().st_mtime
+    except OSError:
+        return None
+    with st.spinner(t("common.loading")):
+        return _source_model(str(folder), changed)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _source_model(path: str, changed: float) -> SourceLM | None:
+    return SourceLM.of_checkpoint(path)
+
+
 def family_hint(settings: Settings, result: Translation) -> None:
-    """When the chosen model finds a sentence far from its data, say whether the other family knows it
-    better (its own check finds the sentence familiar), with a one-click switch."""
-    familiarity = result.familiarity
-    if familiarity is None or not familiarity.unfamiliar:
-        return
+    """When the other family's training English predicts the sentence clearly better than the chosen
+    model's ("Click OK" on the general model), say so, with a one-click switch."""
     other = families.other_family(settings.folder, settings.checkpoints, attention_type)
     if other is None:
         return
-    try:
-        there = settings.translate(result.source, translator=load(other))
-    except ERRORS:
-        return
-    if there.familiarity is None or there.familiarity.unfamiliar:
+    here, there = source_model(settings.folder), source_model(other)
+    gain = knows_better(result.source, here, there) if here and there else None
+    if gain is None:
         return
     family = families.family_of(other.name)
-    hint, button = st.columns([4, 1], vertical_alignment="center")
-    hint.info(t("family.better", family=t("family." + family), name=other.name), icon="💡")
-    button.button(
+    st.info(t("family.better", family=t("family." + family), name=other.name, bits=f"{gain:.1f}"), icon="💡")
+    st.button(
         t("family.switch", name=other.name), key=pick_key("family_switch", result.source, other.name),
-        on_click=use_checkpoint, args=(other.name,),
+        on_click=use_checkpoint, args=(other.name,), icon="🔀",
     )  # fmt: skip
 
 

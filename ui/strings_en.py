@@ -457,7 +457,7 @@ STRINGS = {
     "family.software": "Software",
     "family.general_learned": "General family: learned from about 72,000 everyday and general sentences (textbook sentences, requests, chat, Tatoeba, captions, Wikipedia, news). Good at short everyday English; weak on software help.",
     "family.software_learned": 'Software family: learned from LibreOffice\'s help pages and UI strings (27,000 pairs). Good at software help ("Click OK"); bad at everyday sentences.',
-    "family.better": "The {family} family knows this sentence better: its own check finds it close to what **{name}** learned.",
+    "family.better": "This sentence reads like what the {family} family learned from: its training English predicts it {bits} bits a word better. **{name}** should know it better.",
     "family.switch": "Use {name}",
     "home.domain_general": "**{model}** learned from everyday and general English ({domains}), no software help: it translates short everyday sentences best, and warns next to a translation of a sentence far from what it learned (a software manual, say).",
     "viz.guess_mark": "your guess",

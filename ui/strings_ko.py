@@ -443,7 +443,7 @@ STRINGS = {
     "family.software": "소프트웨어",
     "family.general_learned": "일반 계열: 일상·일반 문장 약 72,000개(교재 문장, 요청, 대화, Tatoeba, 사진 설명, 위키백과, 뉴스)로 배웠습니다. 짧은 일상 영어에 강하고 소프트웨어 도움말에는 약합니다.",
     "family.software_learned": '소프트웨어 계열: LibreOffice 도움말과 UI 문자열(27,000쌍)로 배웠습니다. 소프트웨어 도움말("Click OK")에 강하고 일상 문장에는 약합니다.',
-    "family.better": "이 문장은 {family} 계열이 더 잘 압니다. **{name}** 모델의 자체 검사로는 배운 내용과 가깝습니다.",
+    "family.better": "이 문장은 {family} 계열이 배운 글에 더 가깝습니다. 그 학습 데이터의 영어가 이 문장을 단어당 {bits}비트 더 잘 예측합니다. **{name}** 모델이 더 잘 알 것입니다.",
     "family.switch": "{name} 사용",
     "home.domain_general": "**{model}** 모델은 일상·일반 영어({domains})로 배웠고 소프트웨어 도움말은 배우지 않았습니다. 짧은 일상 문장을 가장 잘 번역하며, 배운 것과 먼 문장(예: 소프트웨어 설명서)에는 번역 옆에 경고를 보여 줍니다.",
     "viz.guess_mark": "내 추측",
