@@ -19,6 +19,7 @@ from .model import ATTENTIONS
 from .snapshots import METRICS_FILE
 from .timeline import TIMELINE_FILE
 from .timeline import write_shipped as write_shipped_timeline
+from .translator import repetition
 
 TEST_FILE, TRAIN_FILE, ATTRIBUTION_FILE = "test.tsv", "train.tsv.xz", "ATTRIBUTION.md"
 MPL = (
@@ -202,7 +203,7 @@ def _score(value) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
-def _test_lines(summary: dict, buckets: list[dict] | None) -> list[str]:
+def _test_lines(summary: dict, buckets: list[dict] | None, rows: list[dict]) -> list[str]:
     lines = [
         f"## Test scores ({summary['sentences']} held-out pairs, beam {summary['beam_size']})",
         f"- chrF **{summary['chrf']:.2f}**, BLEU {summary['bleu']:.2f} (sacrebleu, "
@@ -217,9 +218,19 @@ def _test_lines(summary: dict, buckets: list[dict] | None) -> list[str]:
                 f"| {domain} | {scores['n']} | {_score(scores['chrf'])} | {_score(scores['bleu'])} |"
             )
         lines.append("")
-    lines += ["| source words | n | chrF | BLEU |", "|---|---|---|---|"]
+    lines += ["| source words | n | chrF | BLEU | output loops |", "|---|---|---|---|---|"]
     for b in buckets or []:
-        lines.append(f"| {b['bucket']} | {b['n']} | {_score(b['chrf'])} | {_score(b['bleu'])} |")
+        members = [r for r in rows if r.get("bucket") == b["bucket"]]
+        loops = (
+            f"{sum(bool(repetition(r.get('hyp', ''))) for r in members) / len(members):.1%}"
+            if members
+            else "–"
+        )
+        lines.append(f"| {b['bucket']} | {b['n']} | {_score(b['chrf'])} | {_score(b['bleu'])} | {loops} |")
+    lines += [
+        "",
+        "*Output loops*: the share of translations that say the same 1 to 4 words three or more times in a row.",
+    ]
     return lines
 
 
@@ -267,7 +278,7 @@ def write_card(
     """card.md from the checkpoint's own files; `notes_md` adds what they cannot know (e.g. a shared CPU)."""
     folder = Path(folder)
     config = read_json(folder / CONFIG_FILE)
-    summary, buckets, _ = read_eval(folder)
+    summary, buckets, rows = read_eval(folder)
     kind = ATTENTIONS[config["model"]["attention"]]
     lines = [
         f"# {folder.name}: English → Korean, {kind.label}",
@@ -279,7 +290,7 @@ def write_card(
         *_training_lines(folder, config),
     ]
     if summary:
-        lines += _test_lines(summary, buckets)
+        lines += _test_lines(summary, buckets, rows or [])
     lines += _agreement_lines(read_json(folder / AGREEMENT_FILE))
     lines += _familiarity_lines(read_json(folder / FAMILIARITY_FILE))
     lines += [

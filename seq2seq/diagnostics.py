@@ -18,7 +18,7 @@ from sacrebleu.metrics import CHRF
 from .data import CorpusError, Pair, parse_pairs_tsv
 from .decoding import Search
 from .jsonfiles import EVAL_DECIMALS, weights_to_json
-from .translator import Translator
+from .translator import Translator, repetition
 
 DROPPED_BELOW = 0.3  # coverage Σ_i α_ij under which a source token was probably not translated
 REPEATED_ABOVE = 2.0  # coverage over which it was probably translated twice
@@ -95,8 +95,8 @@ def broken_reference(reference: str) -> bool:
 
 
 def row_flags(row: dict) -> list[str]:
-    """Why a sentence deserves a look: tokens dropped or repeated, scrambled order, low chrF, no </s>,
-    or a reference that looks broken (so a low score may not be the model's fault)."""
+    """Why a sentence deserves a look: tokens dropped or repeated, scrambled order, low chrF, no </s>, an
+    output that loops, or a reference that looks broken (so a low score may not be the model's fault)."""
     flags = []
     if row.get("dropped"):
         flags.append("dropped")
@@ -109,6 +109,8 @@ def row_flags(row: dict) -> list[str]:
     tgt = row.get("tgt_tokens") or []
     if tgt and tgt[-1] != "</s>":
         flags.append("truncated")
+    if row.get("hyp") and repetition(row["hyp"]):
+        flags.append("loops")
     if row.get("ref") and broken_reference(row["ref"]):
         flags.append("reference?")
     return flags

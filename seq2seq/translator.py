@@ -149,6 +149,29 @@ def unknown_warning(pieces: list[str], shown: int = 10) -> str:
     return Notice("unknown_pieces", text, n=len(pieces), chars=listed)
 
 
+def repetition(text: str, times: int = 3, longest: int = 4) -> tuple[str, int] | None:
+    """The first run of 1 to `longest` words said `times` or more times in a row, and how many times: a
+    decoder that has lost its place in the sentence loops ("명의 명의 명의 …")."""
+    words = text.split()
+    for start in range(len(words)):
+        for size in range(1, longest + 1):
+            span, count = words[start : start + size], 1
+            while len(span) == size and words[start + count * size : start + (count + 1) * size] == span:
+                count += 1
+            if count >= times:
+                return " ".join(span), count
+    return None
+
+
+def repetition_warning(text: str) -> Notice | None:
+    found = repetition(text)
+    if found is None:
+        return None
+    span, count = found
+    message = f"the translation says “{span}” {count} times in a row: the decoder has lost its place in the sentence"
+    return Notice("repeats", message, span=span, times=count)
+
+
 def unfamiliar_warning(familiarity: Familiarity) -> Notice:
     """Plain words for a sentence far from the training data: the translation is likely poor."""
     why = []
@@ -455,6 +478,9 @@ class Translator:
                 warnings = warnings + [
                     Notice("length_limit", "the translation hit the length limit before </s>")
                 ]
+            looping = repetition_warning(best.text)
+            if looping is not None:
+                warnings = warnings + [looping]
             pieces = self.tgt_tokenizer.pieces([n.token for n in result.tree])
             translation = Translation(
                 source=source,

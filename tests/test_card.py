@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
@@ -51,6 +52,7 @@ def test_export_writes_a_complete_documented_checkpoint(tiny_checkpoint, toy_cor
     card = (dest / "card.md").read_text(encoding="utf-8")
     assert f"chrF **{summary['chrf']:.2f}**" in card  # the card quotes the measured score
     assert "Bahdanau (additive) attention" in card and "Hardware:" in card and "| 6-10 | 30 |" in card
+    assert re.search(r"\| 6-10 \| 30 \| [0-9.]+ \| [0-9.]+ \| 0\.0% \|", card)  # the toy model never loops
     assert "## Training conditions\n\nTrained beside another run on a shared 2-core CPU." in card
     assert "MPL" in (dest / "ATTRIBUTION.md").read_text(encoding="utf-8")
     shipped, trained = (json.loads((d / "timeline.json").read_text()) for d in (dest, tiny_checkpoint))

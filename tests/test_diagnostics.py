@@ -78,6 +78,8 @@ def test_error_frame_filters_and_flags(checkpoints_dir):
     assert diagnostics.row_flags({"chrf": 10.0, "tgt_tokens": ["a"]}) == ["low chrF", "truncated"]
     assert diagnostics.row_flags({"chrf": 90.0, "ref": "Untranslated dialog title"}) == ["reference?"]
     assert diagnostics.row_flags({"chrf": 90.0, "ref": "PDF 파일로 내보내기"}) == []
+    looping = {"chrf": 90.0, "hyp": "몇 명의 몇 명의 몇 명의 몇 명의", "tgt_tokens": ["▁몇", "</s>"]}
+    assert diagnostics.row_flags(looping) == ["loops"]
     _, _, fixed_rows = read_eval(checkpoints_dir / "tiny-fixed")
     assert diagnostics.error_frame(fixed_rows)["entropy"].isna().all()  # no attention, no diagnostics
 

@@ -10,7 +10,7 @@ from conftest import toy_pairs
 
 from seq2seq import load_translator, word_attention
 from seq2seq.tokenizer import EOS
-from seq2seq.translator import MAX_INPUT_TOKENS, group_words
+from seq2seq.translator import MAX_INPUT_TOKENS, group_words, repetition, repetition_warning
 
 LEARNED = [  # training pairs the tiny model translates exactly
     "the user opens the file .",
@@ -413,3 +413,23 @@ def test_warnings_carry_a_code_and_survive_pickling(tiny_translator):
     back = pickle.loads(pickle.dumps(result))
     assert back.warnings == result.warnings and [w.code for w in back.warnings] == codes
     assert back.warnings[codes.index("unknown_pieces")].values["n"] >= 1
+
+
+def test_a_translation_that_loops_is_named_and_natural_repeats_are_not():
+    assert repetition("몇 명의 몇 명의 몇 명의 몇 명의 몇") == ("몇 명의", 4)
+    assert repetition("인터넷에서 세계의 세계의 세계의 경제") == ("세계의", 3)
+    assert repetition("전에 문을 닫기 전에 가기 전에 가기 전에 가기 전에") == (
+        "전에 가기",
+        3,
+    )  # the first run found
+    for natural in (
+        "정말 정말 고마워.",
+        "나는 학생 학생이야.",
+        "오늘 날씨는 오늘 날씨가 좋습니다.",
+        "",
+        "네",
+    ):
+        assert repetition(natural) is None
+    notice = repetition_warning("세계의 세계의 세계의 세계의")
+    assert notice.code == "repeats" and notice.values == {"span": "세계의", "times": 4}
+    assert repetition_warning("어떻게 지내니?") is None
