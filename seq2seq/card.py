@@ -190,11 +190,16 @@ def _training_lines(folder: Path, config: dict) -> list[str]:
     if (folder / TIMELINE_FILE).is_file():
         snapshots = (read_json(folder / TIMELINE_FILE) or {}).get("snapshots", [])
         every = train.get("timeline_every")
+        steps = [s["step"] for s in snapshots]
+        regular = every and all(b - a <= every for a, b in zip(steps, steps[1:]))
+        between = (
+            f" and every {every} steps between them"
+            if regular
+            else (" and some between them" if every else "")
+        )
         lines.append(
             f"- `timeline.json`: the attention of the probe sentences in {len(snapshots)} snapshots from step "
-            f"{snapshots[0]['step'] if snapshots else 0}, at every evaluation"
-            + (f" and every {every} steps between them" if every else "")
-            + " (the Training page plays them)."
+            f"{steps[0] if steps else 0}, at every evaluation{between} (the Training page plays them)."
         )
     return [*lines, ""]
 

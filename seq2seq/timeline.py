@@ -75,11 +75,28 @@ class Timeline:
         self.snapshots = [s for s in data.get("snapshots", []) if s.get("step", 0) <= up_to_step]
 
 
+SHIPPED_SNAPSHOTS = 24  # the most a shipped timeline keeps: 20+ for the Training page, within the 25 MB
+
+
+def thinned(snapshots: list[dict], most: int = SHIPPED_SNAPSHOTS) -> list[dict]:
+    """At most `most` snapshots: the first, the last and every evaluation's (they carry dev scores), then
+    the probes between evaluations, evenly spaced, to fill what room is left."""
+    if len(snapshots) <= most:
+        return snapshots
+    keep = {0, len(snapshots) - 1} | {i for i, s in enumerate(snapshots) if s.get("dev_chrf") is not None}
+    between = [i for i in range(len(snapshots)) if i not in keep]
+    room = min(most - len(keep), len(between))
+    if room > 0:
+        keep |= {between[round(k * (len(between) - 1) / max(room - 1, 1))] for k in range(room)}
+    return [snapshots[i] for i in sorted(keep)]
+
+
 def write_shipped(source: str | Path, dest: str | Path, decimals: int = EVAL_DECIMALS) -> None:
     """A run's timeline.json for a shipped checkpoint: α to `decimals` (`EVAL_DECIMALS`: the same heatmap
-    at a fraction of the size), so that 20+ snapshots fit the checkpoint's 25 MB."""
+    at a fraction of the size) and `thinned` snapshots, so that 20+ of them fit the checkpoint's 25 MB."""
     data = read_json(source)
-    for snapshot in data.get("snapshots", []):
+    data["snapshots"] = thinned(data.get("snapshots", []))
+    for snapshot in data["snapshots"]:
         for output in snapshot.get("outputs", []):
             output["weights"] = weights_to_json(output.get("weights"), decimals)
     write_json(dest, data)

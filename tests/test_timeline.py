@@ -58,3 +58,16 @@ def test_a_broken_timeline_is_a_clear_error(tmp_path):
     (tmp_path / TIMELINE_FILE).write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
         read_timeline(tmp_path)
+
+
+def test_a_shipped_timeline_keeps_every_evaluation_and_thins_the_steps_between():
+    from seq2seq.timeline import thinned
+
+    snapshots = [{"step": s, "dev_chrf": 1.0 if s % 800 == 0 else None} for s in range(0, 8801, 100)]
+    kept = thinned(snapshots, most=28)
+    steps = [s["step"] for s in kept]
+    assert len(kept) == 28 and steps == sorted(set(steps))
+    assert {0, 8800} | set(range(0, 8801, 800)) <= set(steps)  # the first, the last, every evaluation
+    between = [s for s in steps if s % 800]
+    assert len(between) == 28 - 12 and between[0] < 1000 and between[-1] > 7900  # spread over the run
+    assert thinned(snapshots[:20], most=28) == snapshots[:20]  # nothing to thin

@@ -68,7 +68,7 @@ STRINGS = {
     "warn.tokens_cut": "The input was {total} subword tokens; only the first {kept} were translated.",
     "warn.unknown_pieces": "{n} piece(s) are unknown to the model and show as <unk>: {chars}",
     "warn.length_limit": "The translation hit the length limit before </s>.",
-    "warn.repeats": "The translation says “{span}” {times} times in a row: the decoder has lost its place in the sentence, a common failure on sentences longer than what the model handles well.",
+    "warn.repeats": "The translation says “{span}” {times} times in a row: the decoder has lost its place in the sentence and keeps repeating itself (an undertrained model does this most on long sentences).",
     "warn.unfamiliar": "This sentence is far from what the model learned ({why}). Expect a poor translation.",
     "warn.unfamiliar_unseen": "{share} of its words never occur in the training data: {words}",
     "warn.unfamiliar_unsure": "the model is unsure of its output (mean log p {confidence} per token)",

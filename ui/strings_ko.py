@@ -71,7 +71,7 @@ STRINGS = {
     "warn.tokens_cut": "입력이 서브워드 토큰 {total}개였습니다. 처음 {kept}개만 번역했습니다.",
     "warn.unknown_pieces": "모델이 모르는 조각 {n}개가 <unk>로 보입니다: {chars}",
     "warn.length_limit": "번역이 </s>에 이르기 전에 길이 제한에 걸렸습니다.",
-    "warn.repeats": "번역이 “{span}”을(를) {times}번 연달아 말합니다. 디코더가 문장에서 자기 위치를 놓쳤다는 뜻으로, 모델이 감당하기 어려운 긴 문장에서 흔한 실패입니다.",
+    "warn.repeats": "번역이 “{span}”을(를) {times}번 연달아 말합니다. 디코더가 문장에서 자기 위치를 놓치고 같은 말을 되풀이하고 있습니다(덜 학습된 모델은 긴 문장에서 특히 자주 이럽니다).",
     "warn.unfamiliar": "이 문장은 모델이 배운 것과 거리가 멉니다 ({why}). 번역이 좋지 않을 수 있습니다.",
     "warn.unfamiliar_unseen": "단어의 {share}가 학습 데이터에 한 번도 나오지 않습니다: {words}",
     "warn.unfamiliar_unsure": "모델이 출력을 확신하지 못합니다 (토큰당 평균 log p {confidence})",
