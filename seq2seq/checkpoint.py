@@ -29,6 +29,7 @@ MODEL_FILE, CONFIG_FILE, SRC_SPM, TGT_SPM, CARD_FILE = (
     "tgt.model",
     "card.md",
 )
+BUCKETS_FILE = "eval_buckets.json"  # test scores by source length, written by `evaluate`
 REQUIRED_FILES = (MODEL_FILE, CONFIG_FILE, SRC_SPM, TGT_SPM)
 
 

@@ -15,6 +15,18 @@ from pathlib import Path
 
 MAX_CHARS = 600
 MAX_RATIO = 2.0  # target/source characters, for sources of 40+ characters
+LENGTH_BUCKETS = ((1, 5), (6, 10), (11, 20), (21, 30), (31, None))  # source words, for scores by length
+
+
+def bucket_name(low: int, high: int | None) -> str:
+    return f"{low}+" if high is None else f"{low}-{high}"
+
+
+def length_bucket(words: int) -> str:
+    for low, high in LENGTH_BUCKETS:
+        if high is None or words <= high:
+            return bucket_name(low, high)
+    raise AssertionError("unreachable")
 
 
 class CorpusError(ValueError):

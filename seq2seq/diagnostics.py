@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sacrebleu.metrics import CHRF
 
-from .data import CorpusError, Pair, parse_pairs_tsv
+from .data import CorpusError, Pair, length_bucket, parse_pairs_tsv
 from .decoding import Search
 from .jsonfiles import EVAL_DECIMALS, weights_to_json
 from .translator import Translator, repetition
@@ -27,18 +27,6 @@ NON_MONOTONE_BELOW = 0.5  # share of forward attention peaks below which word or
 LATIN_REFERENCE = 0.5  # a Korean reference whose letters are mostly Latin was probably left untranslated
 MAX_UPLOAD_BYTES = 2_000_000
 MAX_UPLOAD_LINES = 2_000
-LENGTH_BUCKETS = ((1, 5), (6, 10), (11, 20), (21, 30), (31, None))
-
-
-def bucket_name(low: int, high: int | None) -> str:
-    return f"{low}+" if high is None else f"{low}-{high}"
-
-
-def length_bucket(words: int) -> str:
-    for low, high in LENGTH_BUCKETS:
-        if high is None or words <= high:
-            return bucket_name(low, high)
-    raise AssertionError("unreachable")
 
 
 def attention_diagnostics(attention: np.ndarray) -> dict:

@@ -18,13 +18,14 @@ import pandas as pd
 from sacrebleu.metrics import BLEU, CHRF
 from tqdm import tqdm
 
-from .data import read_pairs_tsv
+from .checkpoint import BUCKETS_FILE
+from .data import LENGTH_BUCKETS, bucket_name, read_pairs_tsv
 from .decoding import Search
-from .diagnostics import LENGTH_BUCKETS, bucket_name, sentence_row
+from .diagnostics import sentence_row
 from .jsonfiles import read_json, read_jsonl, write_json, write_jsonl
 from .translator import load_translator
 
-EVAL_FILE, BUCKETS_FILE, SUMMARY_FILE = "eval.jsonl.gz", "eval_buckets.json", "eval_summary.json"
+EVAL_FILE, SUMMARY_FILE = "eval.jsonl.gz", "eval_summary.json"  # and BUCKETS_FILE: checkpoint.py
 LEGACY_EVAL_FILE = "eval.jsonl"  # uncompressed, as checkpoints before the mixed corpus ship it
 
 

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from . import attribution
-from .checkpoint import CARD_FILE, LoadedCheckpoint, load_checkpoint
+from .checkpoint import BUCKETS_FILE, CARD_FILE, LoadedCheckpoint, load_checkpoint
+from .data import length_bucket
 from .decoding import (
     BeamNode,
     Hypothesis,
@@ -28,12 +29,15 @@ from .decoding import (
 )
 from .device import pick_device
 from .familiarity import Familiarity, FamiliarityCheck
+from .jsonfiles import read_json
 from .neighbours import Neighbour, NeighbourIndex
 from .tokenizer import EOS, EOS_ID, UNK_ID, Tokenizer
 
 MAX_INPUT_CHARS = 2_000  # longer text is cut before tokenising, with a warning
 MAX_INPUT_TOKENS = 150  # subword pieces the encoder reads at most (training saw up to 100)
 SCAN_CHARS = 200_000  # characters read at most while looking for text to translate
+WEAK_LENGTH = 0.55  # a length whose test chrF is under this share of the model's best length gets a notice
+MIN_BUCKET = 20  # test sentences a length bucket needs before its score is trusted
 
 
 class Notice(str):
@@ -170,6 +174,33 @@ def repetition_warning(text: str) -> Notice | None:
     span, count = found
     message = f"the translation says “{span}” {count} times in a row: the decoder has lost its place in the sentence"
     return Notice("repeats", message, span=span, times=count)
+
+
+def length_scores(folder: Path) -> dict[str, float]:
+    """The checkpoint's test chrF by source length (`eval_buckets.json`); empty when missing or unreadable,
+    since the notice it feeds is a courtesy and must never stop a translation."""
+    try:
+        buckets = read_json(folder / BUCKETS_FILE) or []
+        return {str(b["bucket"]): float(b["chrf"]) for b in buckets if int(b.get("n", 0)) >= MIN_BUCKET}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def length_warning(words: int, scores: Mapping[str, float]) -> Notice | None:
+    """Say so when sentences this long are where the model is weakest: its own test chrF at this length is
+    little more than half its best, or less. One output cannot show this; it is the lecture's point 4."""
+    bucket = length_bucket(words)
+    if bucket not in scores:
+        return None
+    best = max(scores, key=scores.__getitem__)
+    if scores[bucket] >= WEAK_LENGTH * scores[best]:
+        return None
+    chrf, top = f"{scores[bucket]:.1f}", f"{scores[best]:.1f}"
+    text = (
+        f"this sentence has {words} words: on its test split this model scores chrF {chrf} on sentences of "
+        f"{bucket} words, against {top} on sentences of {best} words. Expect a rough translation."
+    )
+    return Notice("weak_length", text, words=words, bucket=bucket, chrf=chrf, best_bucket=best, best=top)
 
 
 def unfamiliar_warning(familiarity: Familiarity) -> Notice:
@@ -407,6 +438,7 @@ class Translator:
         card = loaded.folder / CARD_FILE
         self.card = card.read_text(encoding="utf-8", errors="replace") if card.is_file() else ""
         self.familiarity = FamiliarityCheck.load(loaded.folder)
+        self.length_scores = length_scores(loaded.folder)
         self._neighbours: NeighbourIndex | None = None
 
     @property
@@ -435,6 +467,9 @@ class Translator:
         unknown = [surface for i, surface in zip(ids, surfaces) if i == UNK_ID]
         if unknown:
             warnings.append(unknown_warning(unknown))
+        weak = length_warning(len(text.split()), self.length_scores)
+        if weak is not None:
+            warnings.append(weak)
         return text, ids + [EOS_ID], warnings
 
     def _candidate(self, hyp: Hypothesis) -> Candidate:

@@ -10,7 +10,14 @@ from conftest import toy_pairs
 
 from seq2seq import load_translator, word_attention
 from seq2seq.tokenizer import EOS
-from seq2seq.translator import MAX_INPUT_TOKENS, group_words, repetition, repetition_warning
+from seq2seq.translator import (
+    MAX_INPUT_TOKENS,
+    group_words,
+    length_scores,
+    length_warning,
+    repetition,
+    repetition_warning,
+)
 
 LEARNED = [  # training pairs the tiny model translates exactly
     "the user opens the file .",
@@ -433,3 +440,49 @@ def test_a_translation_that_loops_is_named_and_natural_repeats_are_not():
     notice = repetition_warning("세계의 세계의 세계의 세계의")
     assert notice.code == "repeats" and notice.values == {"span": "세계의", "times": 4}
     assert repetition_warning("어떻게 지내니?") is None
+
+
+# test chrF by source words, from a shipped card
+GENERAL_BY_LENGTH = {"1-5": 19.53, "6-10": 17.38, "11-20": 14.68, "21-30": 9.12, "31+": 6.02}
+
+
+def test_a_length_the_model_scores_little_over_half_its_best_at_gets_a_notice():
+    notice = length_warning(25, GENERAL_BY_LENGTH)
+    assert notice.code == "weak_length" and "9.1" in notice and "19.5" in notice
+    assert notice.values == {
+        "words": 25, "bucket": "21-30", "chrf": "9.1", "best_bucket": "1-5", "best": "19.5"
+    }  # fmt: skip
+    assert length_warning(40, GENERAL_BY_LENGTH).values["bucket"] == "31+"
+    for words in (3, 8, 15):  # 14.68 is three quarters of 19.53
+        assert length_warning(words, GENERAL_BY_LENGTH) is None
+    software = {"1-5": 55.04, "6-10": 49.77, "11-20": 49.32, "21-30": 44.5, "31+": 34.13}
+    assert length_warning(40, software) is None  # weaker on long sentences, but not by so much
+    fixed = {"1-5": 15.32, "6-10": 13.35, "11-20": 11.96, "21-30": 7.77, "31+": 5.37}
+    assert length_warning(25, fixed).values["chrf"] == "7.8"  # 51% of its best
+    assert length_warning(25, {}) is None and length_warning(25, {"1-5": 20.0}) is None
+
+
+def test_length_scores_skip_thin_buckets_and_never_fail(tmp_path):
+    assert length_scores(tmp_path) == {}
+    (tmp_path / "eval_buckets.json").write_text(
+        '[{"bucket": "1-5", "n": 300, "chrf": 20.0}, {"bucket": "31+", "n": 3, "chrf": 1.0}]'
+    )
+    assert length_scores(tmp_path) == {"1-5": 20.0}  # 3 sentences say nothing about 31+ words
+    for corrupt in ("{not json", '{"bucket": 1}', '[{"n": 50}]', "[1, 2]"):
+        (tmp_path / "eval_buckets.json").write_text(corrupt)
+        assert length_scores(tmp_path) == {}
+
+
+def test_translate_and_step_through_warn_at_the_models_weak_length(tiny_checkpoint, tmp_path):
+    import shutil
+
+    folder = tmp_path / "tiny"
+    shutil.copytree(tiny_checkpoint, folder)
+    (folder / "eval_buckets.json").write_text(
+        '[{"bucket": "1-5", "n": 40, "chrf": 90.0}, {"bucket": "6-10", "n": 40, "chrf": 30.0}]'
+    )
+    translator = load_translator(folder, device="cpu")
+    long, short = "the user closes the chart now .", "the user opens ."  # 7 and 4 words
+    assert "weak_length" in [getattr(w, "code", "") for w in translator.translate(long).warnings]
+    assert "weak_length" in [getattr(w, "code", "") for w in translator.start(long).warnings]
+    assert "weak_length" not in [getattr(w, "code", "") for w in translator.translate(short).warnings]

@@ -69,6 +69,7 @@ STRINGS = {
     "warn.unknown_pieces": "{n} piece(s) are unknown to the model and show as <unk>: {chars}",
     "warn.length_limit": "The translation hit the length limit before </s>.",
     "warn.repeats": "The translation says “{span}” {times} times in a row: the decoder has lost its place in the sentence and keeps repeating itself (an undertrained model does this most on long sentences).",
+    "warn.weak_length": "This sentence has {words} words. On its test split this model scores chrF {chrf} on sentences of {bucket} words, against {best} on sentences of {best_bucket} words: expect a rough translation. Long sentences are where an encoder-decoder struggles most (Compare shows both twins by length).",
     "warn.unfamiliar": "This sentence is far from what the model learned ({why}). Expect a poor translation.",
     "warn.unfamiliar_unseen": "{share} of its words never occur in the training data: {words}",
     "warn.unfamiliar_unsure": "the model is unsure of its output (mean log p {confidence} per token)",
