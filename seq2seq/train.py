@@ -11,8 +11,12 @@ import dataclasses
 import json
 import math
 import os
+import signal
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -360,6 +364,17 @@ class Trainer:
             dynamic_ncols=True,
             mininterval=2.0,
         )
+        with stop_signals(self.world == 1) as received:
+            self._loop(bar, budget_s, received)
+        if received:
+            print(f"stopped by signal {received[0]} at step {state.step}; --resume continues from here")
+        bar.close()
+        self._finish()
+        return self.run_dir
+
+    def _loop(self, bar, budget_s: float, received: list[int]) -> None:
+        """Steps until max_steps, the time budget, early stopping or a stop signal (`received`)."""
+        cfg, state = self.cfg, self.state
         start, elapsed0 = time.time(), state.elapsed
         window = {"tokens": 0, "loss": 0.0, "start": time.time()}  # the progress bar's last few steps
         interval = {"tokens": 0, "loss": 0.0}  # since the last evaluation: its train loss, not one batch's
@@ -395,12 +410,11 @@ class Trainer:
                         break
                 elif self.main and cfg.timeline_every and state.step % cfg.timeline_every == 0:
                     self.record_timeline(state.step)
+                if received:
+                    return
             else:
                 state.epoch += 1
                 state.batch = 0
-        bar.close()
-        self._finish()
-        return self.run_dir
 
     def _show(self, bar, window: dict, budget_s: float) -> None:
         rate = window["tokens"] * self.world / max(time.time() - window["start"], 1e-9)
@@ -425,6 +439,32 @@ class Trainer:
             )
         if self.world > 1:
             dist.barrier()
+
+
+@contextmanager
+def stop_signals(enabled: bool = True) -> Iterator[list[int]]:
+    """SIGTERM or SIGINT (a session ending its processes, `kill`, Ctrl+C) asks the loop to stop after the
+    step in progress, so that last/ is saved there and --resume loses nothing; a second one acts at once.
+    Off under DDP (ranks would stop at different steps and wait on each other) and off a main thread."""
+    received: list[int] = []
+    caught = (signal.SIGTERM, signal.SIGINT)
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {sig: signal.getsignal(sig) for sig in caught}
+
+    def ask_to_stop(signum, frame):
+        received.append(signum)
+        for sig in caught:
+            signal.signal(sig, previous[sig])
+
+    for sig in caught:
+        signal.signal(sig, ask_to_stop)
+    try:
+        yield received
+    finally:
+        for sig in caught:
+            signal.signal(sig, previous[sig])
 
 
 def train(

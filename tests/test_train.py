@@ -1,4 +1,4 @@
-"""Training: a tiny run writes a checkpoint that loads, resume after kill -9 is exact, NaN stops
+"""Training: a tiny run writes a checkpoint that loads, resume after kill -9 or a stop signal is exact, NaN stops
 the run with the step named, 2-process DDP matches a single process, and snapshots average."""
 
 from __future__ import annotations
@@ -101,6 +101,38 @@ def test_resume_after_kill_continues_from_the_saved_step(toy_corpus, tmp_path):
     assert final["progress"]["step"] == 400
     expected = _weights(reference / "last")
     for key, value in _weights(tmp_path / "killed" / "last").items():
+        torch.testing.assert_close(value, expected[key], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_a_stop_signal_saves_last_at_that_step_and_resume_is_exact(toy_corpus, tmp_path, monkeypatch, signum):
+    """A session ending its processes between evaluations loses nothing: last/ is saved at the step
+    where the signal came, and --resume ends with the weights of an uninterrupted run."""
+    import seq2seq.train as train_module
+
+    steps = ["max_steps=100", "eval_every=50"]
+    reference = train(
+        load_train_config(None, _overrides(toy_corpus, tmp_path, "straight", *steps)), show_progress=False
+    )
+    real_step = train_module.Trainer.train_step
+
+    def signalled(self, examples):
+        out = real_step(self, examples)
+        if self.state.step == 37:
+            os.kill(os.getpid(), signum)
+        return out
+
+    monkeypatch.setattr(train_module.Trainer, "train_step", signalled)
+    cfg = load_train_config(None, _overrides(toy_corpus, tmp_path, "stopped", *steps))
+    train(cfg, show_progress=False)
+    state_file = tmp_path / "stopped" / "last" / STATE_FILE
+    assert torch.load(state_file, map_location="cpu", weights_only=True)["progress"]["step"] == 37
+    assert signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler)  # handlers put back
+    monkeypatch.setattr(train_module.Trainer, "train_step", real_step)
+    train(cfg, resume=True, show_progress=False)
+    assert torch.load(state_file, map_location="cpu", weights_only=True)["progress"]["step"] == 100
+    expected = _weights(reference / "last")
+    for key, value in _weights(tmp_path / "stopped" / "last").items():
         torch.testing.assert_close(value, expected[key], rtol=1e-4, atol=1e-5)
 
 
