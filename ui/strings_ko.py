@@ -72,7 +72,7 @@ STRINGS = {
     "warn.unknown_pieces": "모델이 모르는 조각 {n}개가 <unk>로 보입니다: {chars}",
     "warn.length_limit": "번역이 </s>에 이르기 전에 길이 제한에 걸렸습니다.",
     "warn.repeats": "번역이 “{span}”을(를) {times}번 연달아 말합니다. 디코더가 문장에서 자기 위치를 놓치고 같은 말을 되풀이하고 있습니다(덜 학습된 모델은 긴 문장에서 특히 자주 이럽니다).",
-    "warn.weak_length": "이 문장은 {words}단어입니다. 이 모델은 테스트 데이터에서 {bucket}단어 문장에 chrF {chrf}점으로, {best_bucket}단어 문장의 {best}점에 크게 못 미칩니다. 번역이 거칠 수 있습니다. 인코더-디코더는 긴 문장에서 가장 힘들어합니다(비교 페이지에서 두 모델의 길이별 점수를 볼 수 있습니다).",
+    "warn.weak_length": "이 문장은 {words}단어입니다. 이 모델은 테스트 데이터의 {bucket}단어 문장에서 chrF {chrf}점으로, {best_bucket}단어 문장의 {best}점에 크게 못 미칩니다. 번역이 거칠 수 있습니다. 인코더-디코더는 긴 문장에서 가장 힘들어합니다(비교 페이지에서 두 모델의 길이별 점수를 볼 수 있습니다).",
     "warn.unfamiliar": "이 문장은 모델이 배운 것과 거리가 멉니다 ({why}). 번역이 좋지 않을 수 있습니다.",
     "warn.unfamiliar_unseen": "단어의 {share}가 학습 데이터에 한 번도 나오지 않습니다: {words}",
     "warn.unfamiliar_unsure": "모델이 출력을 확신하지 못합니다 (토큰당 평균 log p {confidence})",
