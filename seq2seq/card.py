@@ -173,7 +173,7 @@ def _training_lines(folder: Path, config: dict) -> list[str]:
         mine = next((r for r in metrics if r["step"] == progress.get("step")), None)
         these = (
             f"; these weights {mine['dev_chrf']:.2f} at step {mine['step']}"
-            if mine is not None and mine["step"] != best["step"]
+            if mine is not None and mine["step"] != best["step"] and not averaged
             else ""
         )
         lines.append(

@@ -15,6 +15,7 @@ from .validation import chrf_sample, dev_chrf, mean_chrf
 
 SNAPSHOTS_DIR = "snapshots"
 METRICS_FILE = "metrics.jsonl"
+_PROGRESS_OF_ROW = {"elapsed_s": "elapsed", "train_tokens": "train_tokens", "lr": "lr"}  # metrics -> progress
 
 
 def snapshot_steps(folder: Path) -> list[int]:
@@ -73,10 +74,10 @@ def average_snapshots(run_dir: str | Path, last: int, dest: str | Path) -> dict[
         raise ValueError(f"{run_dir / 'best'}: its config.json has no dev chrF to compare with")
     best.model.load_state_dict(averaged)
     chrf = mean_chrf(dev_chrf(best.model, dev_pairs, best.src_tokenizer, best.tgt_tokenizer))
-    progress = {**best.config.get("progress", {}), "step": steps[-1]}
+    progress = {**best.config.get("progress", {}), "step": steps[-1]}  # best/ may be an earlier step
     for row in read_jsonl(run_dir / METRICS_FILE):
-        if row.get("step") == steps[-1] and "elapsed_s" in row:
-            progress["elapsed"] = row["elapsed_s"]
+        if row.get("step") == steps[-1]:  # the budget is the last snapshot's: its minutes and tokens
+            progress.update({k: row[m] for m, k in _PROGRESS_OF_ROW.items() if m in row})
     report = {"steps": steps, "dev_chrf": round(chrf, 2), "best_dev_chrf": round(best_chrf, 2)}
     extra = {k: v for k, v in best.config.items() if k not in ("format_version", "model")}
     meta = {**extra, "progress": progress, "averaged": report}

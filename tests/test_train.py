@@ -227,6 +227,10 @@ def test_snapshots_keep_the_last_n_and_average_into_a_checkpoint(toy_corpus, tmp
     assert names == ["step-0000100.pt", "step-0000200.pt", "step-0000250.pt"]
     snapshots = [torch.load(run / SNAPSHOTS_DIR / n, weights_only=True) for n in names[1:]]
 
+    rows = {row["step"]: row for row in read_metrics(run / "metrics.jsonl")}
+    best_config = json.loads((run / "best" / "config.json").read_text())  # as if best/ were step 200
+    best_config["progress"].update(step=200, train_tokens=rows[200]["train_tokens"], elapsed=1.0)
+    (run / "best" / "config.json").write_text(json.dumps(best_config))
     report = average_snapshots(run, 2, tmp_path / "averaged")
     assert report["steps"] == [200, 250]
     assert 0 <= report["dev_chrf"] <= 100 and 0 <= report["best_dev_chrf"] <= 100
@@ -237,6 +241,10 @@ def test_snapshots_keep_the_last_n_and_average_into_a_checkpoint(toy_corpus, tmp
             torch.testing.assert_close(value, mean.half().float())
     assert translator.translate("the user opens the file .").text
     assert (tmp_path / "averaged" / "metrics.jsonl").is_file()
+    progress = json.loads((tmp_path / "averaged" / "config.json").read_text())["progress"]
+    assert progress["step"] == 250  # the budget is the last snapshot's, not best/'s
+    assert progress["train_tokens"] == rows[250]["train_tokens"] > rows[200]["train_tokens"]
+    assert progress["elapsed"] == rows[250]["elapsed_s"]
 
     (tmp_path / "averaged" / "eval_summary.json").unlink(missing_ok=True)
     card = write_card(tmp_path / "averaged")
