@@ -8,11 +8,13 @@ python -m bench explain         # attribution of a 30-word sentence, nearest-exa
 python -m bench classroom       # click-to-visible on Step through and Translate, 30 sessions at once, a lesson
 python -m bench training        # training throughput: batch size, bf16 autocast, torch.compile (general corpus)
 python -m bench families        # which family knows a sentence better: how often each test split is sent across
+python -m bench search          # greedy, beam, length and coverage penalties, no-repeat: dev chrF by domain and length
+python -m bench recipes RUN...  # training recipes side by side: dev chrF by domain, dev loss, sharpness, tokens/s
 """
 
 import sys
 
-from . import app, classroom, explain, families, latency, peer, report, speedups, training
+from . import app, classroom, explain, families, latency, peer, recipes, report, search, speedups, training
 
 BENCHMARKS = {
     "latency": latency,
@@ -22,6 +24,8 @@ BENCHMARKS = {
     "training": training,
     "classroom": classroom,
     "families": families,
+    "search": search,
+    "recipes": recipes,
     "peer": peer,
 }
 
@@ -33,7 +37,17 @@ def main(argv: list[str]) -> None:
         return
     names = {
         "default": ["latency", "app", "speedups"],
-        "all": ["latency", "explain", "app", "speedups", "training", "classroom", "families", "peer"],
+        "all": [
+            "latency",
+            "explain",
+            "app",
+            "speedups",
+            "training",
+            "classroom",
+            "families",
+            "search",
+            "peer",
+        ],
     }.get(name, [name])
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:

@@ -16,7 +16,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
-ORDER = ("peer", "latency", "explain", "app", "classroom", "families", "speedups", "training")
+ORDER = (
+    "peer",
+    "latency",
+    "explain",
+    "app",
+    "classroom",
+    "families",
+    "search",
+    "recipes",
+    "speedups",
+    "training",
+)
 TITLES = {
     "peer": "Side by side with Joey NMT 2.3.0",
     "latency": "Interactive latency (ours alone)",
@@ -24,6 +35,8 @@ TITLES = {
     "app": "App cold start and server memory",
     "classroom": "Classroom: click to visible, and a class at once (in Chromium)",
     "families": "Which family knows a sentence better (the bigram check behind the family hint)",
+    "search": "Search: greedy, the beam, GNMT's length and coverage penalties, no-repeat (dev split)",
+    "recipes": "Training recipes side by side (issue 27's proxies, dev split)",
     "speedups": "What each speed-up buys (with and without, same run)",
     "training": "Training throughput on the general corpus: batch size, bf16 autocast, torch.compile (one thread)",
 }

@@ -48,11 +48,21 @@ st.caption(t("beam.tree_caption", nodes=len(nodes), steps=max((n.step for n in n
 candidate = candidates[pick]
 st.subheader(t("beam.hypothesis", n=pick + 1))
 ui.big_text(candidate.text, "1.5rem")
-st.caption(t("beam.hypothesis_meta", score=f"{candidate.score:.3f}", logp=f"{candidate.logprob:.3f}", n=len(candidate.tgt_tokens))
+st.caption(t("beam.hypothesis_meta", n=len(candidate.tgt_tokens))
            + ("" if candidate.finished else " · " + t("beam.unfinished")))  # fmt: skip
+st.markdown(t("beam.score_parts", logp=f"{candidate.logprob:.3f}", lp=f"{candidate.length_norm:.3f}",
+              cp=f"{candidate.coverage:.3f}", score=f"{candidate.score:.3f}"))  # fmt: skip
+st.caption(t("beam.score_parts_help", alpha=f"{search.alpha:g}", beta=f"{search.coverage:g}",
+             form=t("beam.lp_gnmt" if search.gnmt_length else "beam.lp_plain")))  # fmt: skip
 if candidate.attention is None:
     ui.no_attention()
 else:
     ui.chart(viz.attention_heatmap(candidate.attention, result.src_tokens, candidate.tgt_tokens,
-                                   title=t("beam.heatmap_title", n=pick + 1), labels=ui.figure_labels()),
+                                   title=t("beam.heatmap_title", n=pick + 1), labels=ui.figure_labels(),
+                                   flagged_src=candidate.uncovered),
              "bs_heatmap", name=ui.png_name(settings, result.source, f"beam-hypothesis{pick + 1}"))  # fmt: skip
+    if candidate.uncovered:
+        words = ", ".join(f"“{result.src_tokens[j].replace('▁', '')}”" for j in candidate.uncovered)
+        st.caption(t("beam.uncovered", words=markdown_text(words), n=len(candidate.uncovered)))
+    else:
+        st.caption(t("beam.all_covered"))

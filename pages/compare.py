@@ -10,9 +10,10 @@ from seq2seq.evaluate import (
     long_examples,
     read_eval,
     sentence_chrf,
-    test_reference,
+    test_references,
 )
 from seq2seq.jsonfiles import read_json
+from ui import lengths
 from ui import shared as ui
 from ui.i18n import t
 from ui.text import markdown_text
@@ -57,9 +58,11 @@ if examples:
                       on_click=use_long, args=(example["src"],))  # fmt: skip
 
 text = ui.sentence_input()
-reference = test_reference(folders[name_a], " ".join(text.split()))
-if reference is not None:
-    st.markdown(t("compare.reference", domain=reference[1] or "test") + " " + markdown_text(reference[0]))
+references = test_references(folders[name_a], " ".join(text.split()))
+if references is not None:
+    refs, domains = references
+    st.markdown(t("compare.reference" if len(refs) == 1 else "compare.references", domain=", ".join(domains) or "test", n=len(refs)) + " "
+                + " · ".join(markdown_text(r) for r in refs))  # fmt: skip
 results, curves, summaries = {}, {}, {}
 for column, name in zip(st.columns(2, gap="large"), (name_a, name_b)):  # the two translations side by side
     with column:
@@ -74,8 +77,10 @@ for column, name in zip(st.columns(2, gap="large"), (name_a, name_b)):  # the tw
         if result is not None:
             ui.show_warnings(result.warnings)
             ui.big_text(result.text, "1.4rem")
-            if reference is not None:
-                st.metric(t("compare.sentence_chrf"), f"{sentence_chrf(result.text, reference[0]):.1f}")
+            if references is not None:
+                many = len(references[0]) > 1
+                st.metric(t("compare.sentence_chrf_many" if many else "compare.sentence_chrf", n=len(references[0])),
+                          f"{sentence_chrf(result.text, references[0]):.1f}")  # fmt: skip
             st.caption(
                 t(
                     "compare.meta",
@@ -119,6 +124,8 @@ metric = st.radio(
 ui.chart(viz.length_curve(curves, metric=metric, labels=ui.figure_labels()), "cmp_length_curve")
 ui.show_buckets(curves, key="cmp_table")
 st.caption(t("compare.by_length_caption"))
+if attn_model is not None and {name_a, name_b} == {attn_model.name, getattr(fixed_model, "name", None)}:
+    lengths.gap_sentences(settings, attn_model, fixed_model, "cmp_gap_switch")
 domains = domains_table(summaries)
 if not domains.empty:
     st.subheader(t("compare.by_domain"))

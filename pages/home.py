@@ -6,6 +6,7 @@ from seq2seq import lecture, viz, word_attention
 from seq2seq.evaluate import BUCKETS_FILE
 from seq2seq.jsonfiles import read_json
 from seq2seq.model import DECODER_FORMULAS
+from ui import lengths
 from ui import shared as ui
 from ui.i18n import t
 from ui.text import markdown_text
@@ -117,6 +118,7 @@ with st.expander(t("home.s4_title")):
             curves[folder.name] = buckets
     if len(curves) == 2:
         ui.chart(viz.length_curve(curves, labels=labels), "home_length_curve")
+        lengths.gap_sentences(settings, *ui.models_by_attention(settings), "home_gap_switch")
         st.page_link("pages/compare.py", label=t("home.s4_link"), icon="⚖️")
     else:
         st.info(t("home.s4_missing"))

@@ -31,6 +31,7 @@ translation = ui.translate(
 ui.show_warnings(translation.warnings if translation is not None else session.warnings)
 if translation is not None:
     ui.family_hint(settings, translation)
+    stepper.beam_differs(settings, text, translation)
 classroom.guess_controls()
 max_len = settings.search.max_len
 

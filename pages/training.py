@@ -7,7 +7,7 @@ import streamlit as st
 from seq2seq import viz
 from seq2seq.jsonfiles import read_jsonl
 from seq2seq.snapshots import METRICS_FILE
-from seq2seq.timeline import read_timeline
+from seq2seq.timeline import peak_weights, read_timeline, sharpening
 from ui import shared as ui
 from ui.i18n import t
 
@@ -37,9 +37,16 @@ if timeline.get("attention"):
     ui.chart(viz.timeline_figure(timeline, probe, labels=ui.figure_labels()), "tl_figure",
              name=ui.png_name(settings, probes[probe]["source"], "timeline"))  # fmt: skip
     st.caption(t("training.figure_caption"))
+    said = sharpening(timeline)
+    if said is not None:
+        numbers = {f"{k}_step": v[0] for k, v in said.items() if k != "blurred"}
+        numbers |= {k: f"{v[1]:.2f}" for k, v in said.items() if k != "blurred"}
+        st.markdown(t("training.sharpening", **numbers) + " "
+                    + t("training.blurred" if said["blurred"] else "training.sharpest_late", **numbers))  # fmt: skip
 else:
     st.info(t("training.fixed", name=translator.name))
 st.subheader(t("training.outputs"))
+peaks = dict(peak_weights(timeline, probe))
 st.dataframe(
     pd.DataFrame({
         t("training.col.step"): [s["step"] for s in timeline["snapshots"]],
@@ -47,6 +54,7 @@ st.dataframe(
                                    for s in timeline["snapshots"]],
         "dev chrF": pd.to_numeric([s.get("dev_chrf") for s in timeline["snapshots"]]),  # none between evaluations
         "dev loss": pd.to_numeric([s.get("dev_loss") for s in timeline["snapshots"]]),
+        t("training.col.peak"): pd.to_numeric([peaks.get(s["step"]) for s in timeline["snapshots"]]).round(2),
     }),
     hide_index=True, key="tl_outputs", placeholder=ui.MISSING,
 )  # fmt: skip

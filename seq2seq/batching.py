@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
+import sentencepiece as spm
 import torch
 
 from .config import TrainConfig
@@ -21,13 +23,27 @@ class Example:
 
 
 def encode_pairs(
-    pairs: list[Pair], src_tok: Tokenizer, tgt_tok: Tokenizer, cfg: TrainConfig
+    pairs: list[Pair],
+    src_tok: Tokenizer,
+    tgt_tok: Tokenizer,
+    cfg: TrainConfig,
+    sample_seed: int | None = None,
 ) -> list[Example]:
-    """Tokenise pairs; sources are cut at max_src_len, pairs with longer targets are dropped."""
+    """Tokenise pairs; sources are cut at max_src_len, pairs with longer targets are dropped.
+
+    With `sample_seed`, each side's segmentation is sampled (`cfg.subword_alpha`), the same for the same
+    seed, so that a resumed epoch sees the pieces it saw before.
+    """
+    if sample_seed is None:
+        src_encode, tgt_encode = src_tok.encode, tgt_tok.encode
+    else:
+        spm.set_random_generator_seed(sample_seed)
+        src_encode = functools.partial(src_tok.sample, alpha=cfg.subword_alpha)
+        tgt_encode = functools.partial(tgt_tok.sample, alpha=cfg.subword_alpha)
     examples = []
     for pair in pairs:
-        src = src_tok.encode(pair.source)[: cfg.max_src_len - 1] + [EOS_ID]
-        tgt = tgt_tok.encode(pair.target) + [EOS_ID]
+        src = src_encode(pair.source)[: cfg.max_src_len - 1] + [EOS_ID]
+        tgt = tgt_encode(pair.target) + [EOS_ID]
         if len(tgt) <= cfg.max_tgt_len:
             examples.append(Example(src, tgt, pair.domain))
     return examples

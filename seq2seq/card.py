@@ -7,19 +7,31 @@ import lzma
 import shutil
 from pathlib import Path
 
-from .checkpoint import CARD_FILE, CONFIG_FILE, MODEL_FILE, REQUIRED_FILES, atomic_write_bytes, read_config
+import numpy as np
+
+from .checkpoint import (
+    CARD_FILE,
+    CONFIG_FILE,
+    MODEL_FILE,
+    REQUIRED_FILES,
+    CheckpointError,
+    atomic_write_bytes,
+    read_config,
+)
 from .data import read_pairs_tsv
-from .decoding import Search
+from .decoding import APP_SEARCH, Search
 from .device import hardware
+from .diagnostics import sharpness
 from .evaluate import AGREEMENT_FILE, ALL_GROUP, evaluate_checkpoint, group_parts, read_eval
 from .familiarity import FAMILIARITY_FILE
 from .general import LICENCES, NONCOMMERCIAL
-from .jsonfiles import read_json, read_jsonl
+from .jsonfiles import EVAL_DECIMALS, read_json, read_jsonl
+from .lecture import LECTURE_SENTENCES
 from .model import ATTENTIONS
 from .snapshots import METRICS_FILE
 from .timeline import TIMELINE_FILE
 from .timeline import write_shipped as write_shipped_timeline
-from .translator import repetition
+from .translator import load_translator, repetition
 
 TEST_FILE, TRAIN_FILE, ATTRIBUTION_FILE = "test.tsv", "train.tsv.xz", "ATTRIBUTION.md"
 MPL = (
@@ -223,7 +235,10 @@ def _test_lines(summary: dict, buckets: list[dict] | None, rows: list[dict]) -> 
                 f"| {domain} | {scores['n']} | {_score(scores['chrf'])} | {_score(scores['bleu'])} |"
             )
         lines.append("")
-    lines += ["| source words | n | chrF | BLEU | output loops |", "|---|---|---|---|---|"]
+    lines += [
+        "| source words | n | chrF | BLEU | output loops | mean largest α | mean entropy |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for b in buckets or []:
         members = [r for r in rows if r.get("bucket") == b["bucket"]]
         loops = (
@@ -231,11 +246,60 @@ def _test_lines(summary: dict, buckets: list[dict] | None, rows: list[dict]) -> 
             if members
             else "–"
         )
-        lines.append(f"| {b['bucket']} | {b['n']} | {_score(b['chrf'])} | {_score(b['bleu'])} | {loops} |")
+        peak, entropy = _sharpness(members)
+        lines.append(
+            f"| {b['bucket']} | {b['n']} | {_score(b['chrf'])} | {_score(b['bleu'])} | {loops} | {peak} | {entropy} |"
+        )
+    peak, entropy = _sharpness(rows)
     lines += [
         "",
         "*Output loops*: the share of translations that say the same 1 to 4 words three or more times in a row.",
     ]
+    if peak != "–":
+        lines.append(
+            f"*Sharpness*: per output token, the largest weight max_j α_ij (1 = all on one source token) and the "
+            f"entropy of α_i· in nats (0 = one token), averaged over every output token of the split: {peak} and "
+            f"{entropy} overall (from `eval.jsonl.gz`, whose α are rounded to {EVAL_DECIMALS} decimals)."
+        )
+    return lines
+
+
+def _sharpness(rows: list[dict]) -> tuple[str, str]:
+    """Mean largest α and mean entropy over every output token of `rows` ('–' without attention)."""
+    peaks, entropies = [], []
+    for row in rows:
+        if row.get("attention"):
+            peak, entropy = sharpness(row["attention"])
+            peaks.append(peak)
+            entropies.append(entropy)
+    if not peaks:
+        return "–", "–"
+    return f"{np.concatenate(peaks).mean():.3f}", f"{np.concatenate(entropies).mean():.2f}"
+
+
+def _lecture_lines(folder: Path) -> list[str]:
+    """What the model makes of the sentences a class types first, at the app's default search."""
+    try:
+        translator = load_translator(folder)
+    except (CheckpointError, OSError, ValueError):
+        return []
+    lines = [
+        "",
+        f"## The lecture's sentences (the app's default search: beam {APP_SEARCH.beam_size})",
+        "",
+        "| sentence | output | loops | mean largest α | mean entropy |",
+        "|---|---|---|---|---|",
+    ]
+    for sentence, result in zip(
+        LECTURE_SENTENCES, translator.translate_batch(list(LECTURE_SENTENCES), APP_SEARCH)
+    ):
+        if result.attention is None:
+            peak = entropy = "–"
+        else:
+            peaks, entropies = sharpness(result.attention)
+            peak, entropy = f"{peaks.mean():.3f}", f"{entropies.mean():.2f}"
+        loops = "yes" if repetition(result.text) else "no"
+        lines.append(f"| {sentence} | {result.text} | {loops} | {peak} | {entropy} |")
     return lines
 
 
@@ -296,6 +360,7 @@ def write_card(
     ]
     if summary:
         lines += _test_lines(summary, buckets, rows or [])
+    lines += _lecture_lines(folder)
     lines += _agreement_lines(read_json(folder / AGREEMENT_FILE))
     lines += _familiarity_lines(read_json(folder / FAMILIARITY_FILE))
     lines += [

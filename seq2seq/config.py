@@ -26,12 +26,21 @@ class ModelConfig:
     encoder_rnn: str = "gru"  # gru | lstm
     dropout: float = 0.2
     input_feeding: bool = True  # feed the previous attentional vector into the next step
+    tie_embeddings: bool = False  # W_g is the decoder's embedding matrix (needs embed_dim = hidden_size)
+    word_dropout: float = 0.0  # training: each source token's whole embedding is zeroed with this chance
 
     def __post_init__(self) -> None:
         from .model import ATTENTIONS  # the one list of attention variants, beside their code
 
         if self.attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {tuple(ATTENTIONS)}, got {self.attention!r}")
+        if self.tie_embeddings and self.embed_dim != self.hidden_size:
+            raise ValueError(
+                f"tie_embeddings needs embed_dim = hidden_size (the attentional vector's size), "
+                f"got {self.embed_dim} and {self.hidden_size}"
+            )
+        if not 0.0 <= self.word_dropout < 1.0:
+            raise ValueError(f"word_dropout must be in [0, 1), got {self.word_dropout}")
         if self.encoder_rnn not in RNN_TYPES:
             raise ValueError(f"encoder_rnn must be one of {RNN_TYPES}, got {self.encoder_rnn!r}")
 
@@ -54,10 +63,13 @@ class TrainConfig:
     batch_tokens: int = 4000  # padded target tokens per batch
     lr: float = 2e-3
     min_lr: float = 1e-5
-    lr_decay: float = 0.5  # multiply lr on a dev plateau
-    lr_patience: int = 2  # evaluations without improvement before the lr decays
+    lr_schedule: str = "plateau"  # plateau (decay on a dev plateau) | cosine | linear (lr to min_lr)
+    warmup_steps: int = 0  # lr rises linearly from 0 over these steps (cosine and linear)
+    lr_decay: float = 0.5  # plateau: multiply lr on a dev plateau
+    lr_patience: int = 2  # plateau: evaluations without improvement before the lr decays
     clip_norm: float = 1.0
     label_smoothing: float = 0.1
+    subword_alpha: float = 0.0  # > 0: each epoch samples its segmentations at this alpha (Kudo 2018)
     max_steps: int = 100_000
     max_minutes: float = 0.0  # wall-clock budget; 0 means none
     eval_every: int = 500
@@ -75,6 +87,7 @@ class TrainConfig:
 
 
 PRECISIONS = ("auto", "bf16", "fp32")
+LR_SCHEDULES = ("plateau", "cosine", "linear")
 
 
 def _from_dict(cls: type, values: dict[str, Any]) -> Any:
@@ -87,10 +100,17 @@ def _from_dict(cls: type, values: dict[str, Any]) -> Any:
     for key, value in values.items():
         if key == "model" and isinstance(value, dict):
             value = _from_dict(ModelConfig, value)
+        elif known[key].type == "float" and isinstance(value, str):
+            try:  # YAML 1.1 reads `1e-4` (no dot) as a string
+                value = float(value)
+            except ValueError:
+                raise ValueError(f"{cls.__name__}.{key} must be a number, got {value!r}") from None
         kwargs[key] = value
     made = cls(**kwargs)
     if cls is TrainConfig and made.precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {made.precision!r}")
+    if cls is TrainConfig and made.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {made.lr_schedule!r}")
     return made
 
 

@@ -52,6 +52,14 @@ def attention_diagnostics(attention: np.ndarray) -> dict:
     }
 
 
+def sharpness(attention: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per target token i: the largest weight max_j α_ij and the entropy −Σ_j α_ij log α_ij (nats). A sharp
+    alignment reads near 1 and 0; attention spread evenly over Tx tokens reads 1/Tx and log Tx."""
+    attention = np.asarray(attention, dtype=np.float64)
+    rows = np.clip(attention, 1e-12, 1.0)
+    return attention.max(axis=1), -(rows * np.log(rows)).sum(axis=1)
+
+
 def sentence_row(source: str, reference: str, result, domain: str = "") -> dict:
     """One sentence scored and diagnosed: a line of eval.jsonl, and of an uploaded file's analysis."""
     words = len(source.split())

@@ -163,19 +163,23 @@ def domains_table(summaries: dict[str, dict | None]) -> pd.DataFrame:
     return pd.DataFrame(list(table.values()))
 
 
-def sentence_chrf(hypothesis: str, reference: str) -> float:
-    return round(CHRF().sentence_score(hypothesis, [reference]).score, 2)
+def sentence_chrf(hypothesis: str, references: str | list[str]) -> float:
+    """chrF against the closest of the references (sacrebleu keeps the best-matching one)."""
+    references = [references] if isinstance(references, str) else list(references)
+    return round(CHRF().sentence_score(hypothesis, references).score, 2)
 
 
-def test_reference(folder: str | Path, source: str) -> tuple[str, str] | None:
-    """(reference, domain) when `source` is a sentence of the checkpoint's test split, else None."""
+def test_references(folder: str | Path, source: str) -> tuple[list[str], list[str]] | None:
+    """(references, their domains) when `source` is a sentence of the checkpoint's test split, else None.
+    A sentence may be there more than once ("How are you?" has three translations, from KSS and JHE):
+    every translation is a reference."""
     path = Path(folder) / "test.tsv"
     if not path.is_file():
         return None
-    for pair in read_pairs_tsv(path):
-        if pair.source == source:
-            return pair.target, pair.domain
-    return None
+    found = [pair for pair in read_pairs_tsv(path) if pair.source == source]
+    if not found:
+        return None
+    return [p.target for p in found], sorted({p.domain for p in found if p.domain})
 
 
 def long_examples(rows_a: list[dict], rows_b: list[dict], min_words: int = 30, n: int = 5) -> list[dict]:

@@ -20,6 +20,19 @@ from .tokenizer import EOS
 from .translator import Translation, WordAttention
 
 ENERGY_DECIMALS = 3
+# The sentences a class types first (issue 27): each model card lists what the model makes of them.
+LECTURE_SENTENCES = (
+    "How are you?",
+    "I love you.",
+    "Thank you very much.",
+    "The weather is nice today.",
+    "Where is the train station?",
+    "I am a student.",
+    "Be sure to lock the door before you go to bed.",
+    "Nice to meet you.",
+    "I am hungry.",
+    "I don't know.",
+)
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
     "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
@@ -196,3 +209,46 @@ def content_step(steps: Sequence[Step], pieces: Sequence[str]) -> Step | None:
 
     candidates = [s for s, p in zip(steps, pieces) if not s.is_eos and wordy(p) and s.weights is not None]
     return max(candidates, key=lambda s: float(np.max(s.weights)), default=None)
+
+
+SMALL_LONG_GAP = 3.0  # chrF: a lead under this on 21+ words cannot show the fixed vector's bottleneck
+LONG_FROM = 21  # source words: where the lecture's "long sentence" starts
+
+
+@dataclass
+class LengthGap:
+    """Attention's lead over the fixed context, chrF by source-length bucket, from the two models'
+    eval_buckets.json: what the sentences beside the length chart say, computed from that chart's data."""
+
+    gaps: dict[str, float]  # bucket -> chrF(attention) - chrF(fixed), for buckets with enough sentences
+    long: dict[str, float]  # the buckets of LONG_FROM+ words among them
+
+    @property
+    def widens(self) -> bool:
+        """The lead on long sentences (their buckets' mean) is larger than on the shortest bucket."""
+        if not self.gaps or not self.long:
+            return False
+        return float(np.mean(list(self.long.values()))) > next(iter(self.gaps.values()))
+
+    @property
+    def small_on_long(self) -> bool:
+        return bool(self.long) and all(g < SMALL_LONG_GAP for g in self.long.values())
+
+
+def _bucket_low(name: str) -> int:
+    return int(name.split("-")[0].rstrip("+"))
+
+
+def length_gap(attention: list[dict], fixed: list[dict], min_n: int = 20) -> LengthGap:
+    """The gap bucket by bucket; a bucket with fewer than `min_n` test sentences or no score is left out."""
+    fixed_by = {b["bucket"]: b for b in fixed}
+    gaps = {}
+    for bucket in attention:
+        other = fixed_by.get(bucket["bucket"])
+        if other is None or bucket.get("chrf") is None or other.get("chrf") is None:
+            continue
+        if min(bucket.get("n") or 0, other.get("n") or 0) < min_n:
+            continue
+        gaps[bucket["bucket"]] = round(bucket["chrf"] - other["chrf"], 1)
+    long = {name: gap for name, gap in gaps.items() if _bucket_low(name) >= LONG_FROM}
+    return LengthGap(gaps, long)

@@ -46,12 +46,18 @@ class Encoder(nn.Module):
         rnn = nn.GRU if cfg.encoder_rnn == "gru" else nn.LSTM
         self.rnn = rnn(cfg.embed_dim, cfg.hidden_size, batch_first=True, bidirectional=True)
         self.dropout = nn.Dropout(cfg.dropout)
+        self.word_dropout = cfg.word_dropout
 
     def forward(
         self, src: torch.Tensor, lengths: torch.Tensor, embedded: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """`embedded` (B, Tx, E) stands in for the embeddings of `src` (gradient attribution needs them)."""
-        x = self.dropout(self.embedding(src) if embedded is None else embedded)  # (B, Tx, E)
+        x = self.embedding(src) if embedded is None else embedded  # (B, Tx, E)
+        if self.training and self.word_dropout:
+            # whole source tokens dropped (Sennrich & Zhang 2019): the decoder learns not to lean on one word
+            keep = torch.rand(x.shape[:2], device=x.device) >= self.word_dropout
+            x = x * keep.unsqueeze(-1).to(x.dtype)
+        x = self.dropout(x)
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         output, hidden = self.rnn(packed)
         if isinstance(hidden, tuple):  # LSTM returns (h_n, c_n)
@@ -205,6 +211,12 @@ class Decoder(nn.Module):
         )
         self.output = nn.Linear(state_size + context_size + cfg.embed_dim, feed_size)
         self.generator = nn.Linear(feed_size, cfg.tgt_vocab_size)
+        if cfg.tie_embeddings:  # one matrix for E y_{i-1} and W_g: fewer parameters to learn from little data
+            # N(0, 1/E), not nn.Embedding's N(0, 1): as output weights N(0, 1) start the logits at std ~8
+            nn.init.normal_(self.embedding.weight, 0.0, cfg.embed_dim**-0.5)
+            with torch.no_grad():
+                self.embedding.weight[PAD_ID].zero_()
+            self.generator.weight = self.embedding.weight
         self.dropout = nn.Dropout(cfg.dropout)
 
     def start(self, memory: Memory) -> tuple[torch.Tensor, torch.Tensor]:

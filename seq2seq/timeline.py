@@ -114,3 +114,35 @@ def read_timeline(folder: str | Path) -> dict[str, Any] | None:
         if not isinstance(outputs, list) or len(outputs) != len(data["probes"]):
             raise ValueError(f"{Path(folder) / TIMELINE_FILE}: a snapshot does not match its probes")
     return data
+
+
+def peak_weights(timeline: dict[str, Any], probe: int | None = None) -> list[tuple[int, float]]:
+    """(step, mean largest α per output token) at each snapshot, over one probe or all of them: how sharp
+    the alignment is as training goes on (1 = each output token looks at one source token)."""
+    out = []
+    for snapshot in timeline.get("snapshots", []):
+        outputs = snapshot.get("outputs", [])
+        chosen = outputs if probe is None else outputs[probe : probe + 1]
+        peaks = [max(row) for o in chosen for row in (o.get("weights") or []) if row]
+        if peaks:
+            out.append((int(snapshot["step"]), sum(peaks) / len(peaks)))
+    return out
+
+
+BLURRED_BY = 0.05  # the last snapshot this far below the sharpest one: the alignment blurred again
+
+
+def sharpening(timeline: dict[str, Any]) -> dict[str, Any] | None:
+    """What the Training page says about its frames, from its frames: the first, sharpest and last mean
+    largest α over all probes, and whether the last is clearly below the sharpest."""
+    peaks = peak_weights(timeline)
+    if len(peaks) < 2:
+        return None
+    best = max(peaks, key=lambda p: p[1])
+    (first_step, first), (last_step, last) = peaks[0], peaks[-1]
+    return {
+        "first": (first_step, round(first, 2)),
+        "sharpest": (best[0], round(best[1], 2)),
+        "last": (last_step, round(last, 2)),
+        "blurred": best[1] - last > BLURRED_BY,
+    }

@@ -67,6 +67,11 @@ class Tokenizer:
     def encode(self, text: str) -> list[int]:
         return self.sp.encode(text, out_type=int)
 
+    def sample(self, text: str, alpha: float) -> list[int]:
+        """One segmentation drawn from the unigram model (subword regularisation, Kudo 2018): the same word
+        comes in different pieces from epoch to epoch. Seeded through `spm.set_random_generator_seed`."""
+        return self.sp.encode(text, out_type=int, enable_sampling=True, alpha=alpha, nbest_size=-1)
+
     def encode_with_text(self, text: str) -> tuple[list[int], list[str]]:
         """Ids and, for each, the input text it covers: how an <unk> id shows which characters it hides.
 

@@ -96,12 +96,29 @@ class TrainState:
             return True
         self.bad_evals += 1
         self.plateau += 1
-        if self.plateau >= cfg.lr_patience:
+        if cfg.lr_schedule == "plateau" and self.plateau >= cfg.lr_patience:
             self.lr, self.plateau = max(self.lr * cfg.lr_decay, cfg.min_lr), 0
         return False
 
     def stopped(self, cfg: TrainConfig) -> bool:
         return self.bad_evals >= cfg.patience
+
+
+def scheduled_lr(cfg: TrainConfig, step: int, elapsed_s: float) -> float:
+    """The lr of a schedule planned over the known budget: a linear warm-up over `warmup_steps`, then a
+    cosine or linear fall from `lr` to `min_lr` as the run goes from its start to `max_steps` (or to
+    `max_minutes`, whichever it is nearer to). The plateau schedule has no plan: it keeps its lr."""
+    progress = step / max(cfg.max_steps, 1)
+    if cfg.max_minutes:
+        progress = max(progress, elapsed_s / (cfg.max_minutes * 60))
+    progress = min(progress, 1.0)
+    if cfg.lr_schedule == "cosine":
+        lr = cfg.min_lr + (cfg.lr - cfg.min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
+    else:
+        lr = cfg.min_lr + (cfg.lr - cfg.min_lr) * (1 - progress)
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        lr *= (step + 1) / cfg.warmup_steps
+    return lr
 
 
 @dataclass
@@ -141,7 +158,7 @@ class Trainer:
         self.run_dir = Path(cfg.out_dir) / cfg.name
         self.last_dir, self.best_dir = self.run_dir / "last", self.run_dir / "best"
         self.main, self.show_progress, self.init_from = self.rank == 0, show_progress, init_from
-        train_pairs = read_pairs_tsv(Path(cfg.data_dir) / "train.tsv")
+        self.train_pairs = train_pairs = read_pairs_tsv(Path(cfg.data_dir) / "train.tsv")
         dev_pairs = read_pairs_tsv(Path(cfg.data_dir) / "dev.tsv")
         saved, warm = self._load_start(cfg, resume, init_from, train_pairs)
         model_cfg = dataclasses.replace(
@@ -348,6 +365,9 @@ class Trainer:
             )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.cfg.lr_schedule != "plateau":
+            self.state.lr = scheduled_lr(self.cfg, self.state.step, self.state.elapsed)
+            self._set_lr(self.state.lr)
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_norm)
         self.optimizer.step()
         self.state.step += 1
@@ -386,6 +406,14 @@ class Trainer:
         self.model.train()
         stop = False
         while not stop:
+            if cfg.subword_alpha:  # this epoch's own segmentations, drawn again alike on --resume
+                self.train_examples = encode_pairs(
+                    self.train_pairs,
+                    self.src_tok,
+                    self.tgt_tok,
+                    cfg,
+                    sample_seed=cfg.seed * 10_000 + state.epoch,
+                )
             epoch, batches = epoch_batches(self.train_examples, cfg, state.epoch)
             while state.batch < len(batches):
                 whole = batches[state.batch]

@@ -75,9 +75,12 @@ class Candidate:
     text: str
     tgt_tokens: list[str]
     attention: np.ndarray | None  # (len(tgt_tokens), len(src_tokens))
-    score: float  # length-normalised log-probability
+    score: float  # logprob / length_norm + coverage: what the search ranked it by
     logprob: float
     finished: bool
+    length_norm: float = 1.0  # lp(Y)
+    coverage: float = 0.0  # cp(X; Y), 0 when the search has no coverage penalty
+    uncovered: list[int] = field(default_factory=list)  # source positions it left (nearly) unread
 
 
 @dataclass
@@ -480,6 +483,9 @@ class Translator:
             hyp.score,
             hyp.logprob,
             hyp.finished,
+            hyp.length_norm,
+            hyp.coverage,
+            hyp.uncovered(),
         )
 
     def translate(self, text: str, search: Search | None = None, **options) -> Translation:

@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from seq2seq import diagnostics, load_translator, viz, word_attention
+from seq2seq.decoding import APP_SEARCH, GREEDY
 from seq2seq.evaluate import read_eval
 from ui import stepper
 from ui.text import html_text, markdown_text
@@ -101,7 +102,7 @@ def test_home_translates_and_shows_the_heatmap(app, translator):
     at.text_area(key="sentence").input(TOY)
     at.button(key="translate").click().run()
     assert not at.exception
-    expected = translator.translate(TOY)
+    expected = translator.translate(TOY, APP_SEARCH)  # the app's default: the beam
     heatmap = figures(at, "attention_heatmap")[0]
     assert_heatmap(heatmap, expected.attention, expected.src_tokens, expected.tgt_tokens)
     assert any(html_text(expected.text) in m.value for m in at.markdown)
@@ -140,11 +141,26 @@ def test_translate_beam_nbest_and_downloads(app, translator):
     assert by_prefix(at.radio, "tr_pick").value == 0 and at.subheader[1].value == "Translation"
 
 
+def test_the_default_search_is_the_beam_and_beam_1_is_the_greedy_path(app, translator):
+    """Issue 27: a class's first sentences come back from the beam; a link or slider at 1 is greedy."""
+    at = open_page(app, "pages/translate.py")
+    assert at.sidebar.slider("beam_size").value == APP_SEARCH.beam_size == 5
+    beam = translator.translate(TOY, APP_SEARCH)
+    assert len(at.dataframe[0].value) == len(beam.nbest) > 1
+    assert_heatmap(figures(at, "attention_heatmap")[0], beam.attention, beam.src_tokens, beam.tgt_tokens)
+    at.sidebar.slider("beam_size").set_value(1).run()
+    greedy = translator.translate(TOY, GREEDY)
+    assert not [d for d in at.dataframe if d.key == "tr_nbest"]  # one path: no n-best list
+    assert_heatmap(
+        figures(at, "attention_heatmap")[0], greedy.attention, greedy.src_tokens, greedy.tgt_tokens
+    )
+
+
 def test_translate_word_level(app, translator):
     at = open_page(app, "pages/translate.py")
     at.toggle(key="tr_words").set_value(True).run()
     assert not at.exception
-    words = word_attention(translator.translate(TOY))
+    words = word_attention(translator.translate(TOY, APP_SEARCH))
     assert_heatmap(figures(at, "attention_heatmap")[0], words.matrix, words.src_words, words.tgt_words)
 
 

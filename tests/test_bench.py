@@ -133,3 +133,29 @@ def test_families_run_sends_libreoffice_to_software_and_everyday_english_nowhere
     assert rows["software/libreoffice"][margin] > 0.5
     assert all(r[margin] < 0.5 for name, r in rows.items() if name.startswith("general/"))
     assert "LibreOffice" in families.table(results)
+
+
+def test_search_smoke_run_scores_every_option_and_judges_it_against_the_plain_beam(
+    tiny_checkpoint, toy_corpus
+):
+    from bench import search
+
+    results = search.run(str(tiny_checkpoint), str(toy_corpus / "dev.tsv"), limit=8)
+    rows = results["rows"]
+    assert set(rows) == set(search.SEARCHES) and rows[search.BASELINE]["verdict"] == "baseline"
+    assert all(row["verdict"] in ("keep", "drop") for name, row in rows.items() if name != search.BASELINE)
+    assert "| beam 5 |" in search.table(results)
+    base = rows[search.BASELINE]
+    worse = {**base, "mean": base["mean"] + 1, "domains": {d: c - 0.6 for d, c in base["domains"].items()}}
+    assert search.verdict(worse, base) == "drop"  # a better mean does not excuse a domain lost by 0.6
+    better = {**base, "mean": base["mean"] + 1, "domains": {d: c - 0.4 for d, c in base["domains"].items()}}
+    assert search.verdict(better, base) == "keep"
+
+
+def test_recipes_smoke_run_reads_a_run_folder(tiny_checkpoint, toy_corpus):
+    from bench import recipes
+
+    results = recipes.run([str(tiny_checkpoint.parent)], str(toy_corpus / "dev.tsv"))
+    (row,) = results["rows"]
+    assert row["step"] > 0 and row["tokens_per_s"] > 0 and 0 < row["peak"] <= 1 and row["entropy"] >= 0
+    assert row["run"] in recipes.table(results)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from seq2seq.decoding import APP_SEARCH
 from seq2seq.lessons import LessonStore
 from seq2seq.translator import group_words
 
@@ -129,6 +130,20 @@ def test_translate_opened_at_word_level_shows_words(family_dir, env, monkeypatch
     assert figures(at, "attention_heatmap")
 
 
+def test_a_link_with_beam_1_gives_the_greedy_translation(family_dir, env, monkeypatch):
+    from seq2seq import load_translator
+    from seq2seq.decoding import GREEDY
+
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    at = ran(start(family_dir, "pages/translate.py", {"s": TOY, "beam": "1"}))
+    assert at.sidebar.slider("beam_size").value == 1 and at.query_params["beam"] == "1"
+    greedy = load_translator(family_dir / "enko-general-additive").translate(TOY, GREEDY)
+    assert not [d for d in at.dataframe if d.key == "tr_nbest"]  # one path: no n-best list
+    heatmap = figures(at, "attention_heatmap")[0]
+    assert heatmap["layout"]["meta"]["figure"] == "attention_heatmap"
+    assert len(heatmap["data"][0]["y"]) == len(greedy.tgt_tokens)
+
+
 def test_step_through_opened_at_step_3_shows_step_3(family_dir, env, monkeypatch):
     monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
     at = ran(start(family_dir, "pages/step_through.py", {"s": TOY, "step": "3"}))
@@ -155,7 +170,7 @@ def test_a_bad_link_gets_a_clear_message_and_the_defaults(family_dir, env, monke
     for key in ("`m`", "`beam`", "`step`", "`lesson`"):
         assert key in warned, key
     assert at.sidebar.selectbox("checkpoint").value == "enko-general-additive"
-    assert at.sidebar.slider("beam_size").value == 1
+    assert at.sidebar.slider("beam_size").value == APP_SEARCH.beam_size
     assert at.text_area("sentence").value == "<script>alert(1)</script>"  # text, through the same checks
 
 

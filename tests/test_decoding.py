@@ -7,12 +7,18 @@ import pytest
 import torch
 
 from seq2seq.decoding import (
+    APP_SEARCH,
     Search,
     StepSession,
+    app_search,
+    banned_repeats,
     beam_search,
+    coverage_penalty,
     decode_batches,
     greedy_search,
+    length_penalty,
     pad_batch,
+    ranked,
 )
 from seq2seq.tokenizer import BOS_ID, EOS_ID
 
@@ -317,3 +323,69 @@ def test_rewind_out_of_range_raises(session, index):
 def test_run_stops_at_max_len(session):
     session.run(3)
     assert len(session.steps) == 3 and not session.finished
+
+
+# --------------------------------------------------------------------------- the score's parts (GNMT §7)
+def test_length_penalty_by_hand():
+    assert length_penalty(4, 1.0) == 4.0
+    assert length_penalty(4, 0.0) == 1.0
+    assert length_penalty(4, 0.6, gnmt=True) == pytest.approx(1.5**0.6)  # ((5 + 4) / 6)^0.6
+    assert length_penalty(1, 1.0, gnmt=True) == 1.0  # ((5 + 1) / 6)^α: a one-token output is not divided
+    assert length_penalty(0, 1.0) == 1.0
+
+
+def test_coverage_penalty_by_hand():
+    """cp = β Σ_j log(min(Σ_i α_ij, 1)): column sums 1.3, 0.5, 0.2 -> 0.2 (log 1 + log 0.5 + log 0.2)."""
+    attention = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1]])
+    assert coverage_penalty(attention, 0.2) == pytest.approx(0.2 * (np.log(0.5) + np.log(0.2)))
+    assert coverage_penalty(attention, 0.2) == pytest.approx(-0.46052, abs=1e-5)
+    assert coverage_penalty(np.array([[0.5, 0.5], [0.5, 0.5]]), 1.0) == 0.0  # every word read once
+    assert coverage_penalty(attention, 0.0) == 0.0 and coverage_penalty(None, 0.4) == 0.0
+    assert np.isfinite(coverage_penalty(np.array([[1.0, 0.0]]), 1.0))  # an unread word: floored, finite
+
+
+def test_a_hypothesis_ranks_by_log_p_over_lp_plus_cp():
+    attention = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1]])
+    hyp = ranked([5, EOS_ID], attention, -3.0, True, Search(beam_size=5, alpha=1.0, coverage=0.2))
+    assert hyp.length_norm == 2.0 and hyp.coverage == pytest.approx(-0.46052, abs=1e-5)
+    assert hyp.score == pytest.approx(-3.0 / 2.0 - 0.46052, abs=1e-5)
+    assert hyp.uncovered() == [2] and hyp.uncovered(threshold=0.6) == [1, 2]
+
+
+def test_banned_repeats_forbid_saying_an_ngram_twice():
+    assert banned_repeats([5, 6, 7, 5, 6], 3) == [7]  # "5 6" was followed by 7 before
+    assert banned_repeats([5, 6, 7, 5], 2) == [6]
+    assert banned_repeats([5, 6, 7], 1) == [5, 6, 7]
+    assert banned_repeats([5, 6, 7, 5, 6], 0) == [] and banned_repeats([5], 3) == []
+
+
+def test_coverage_and_length_penalties_rank_the_beam_by_their_score(model, sources):
+    search = Search(beam_size=4, coverage=0.4, gnmt_length=True, alpha=0.6)
+    for result in decode_batches(model, sources, search):
+        scores = [h.score for h in result.nbest]
+        assert scores == sorted(scores, reverse=True)
+        for hyp in result.nbest:
+            lp = length_penalty(len(hyp.tokens), 0.6, gnmt=True)
+            assert hyp.score == pytest.approx(
+                hyp.logprob / lp + coverage_penalty(hyp.attention, 0.4), abs=1e-5
+            )
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_no_repeat_never_says_an_ngram_twice(model, sources, beam):
+    for result in decode_batches(model, sources, Search(beam_size=beam, no_repeat=2)):
+        for hyp in result.nbest:
+            pairs = list(zip(hyp.tokens, hyp.tokens[1:]))
+            assert len(pairs) == len(set(pairs)), hyp.tokens
+
+
+def test_bad_search_options_are_refused():
+    for bad in ({"coverage": -1}, {"coverage": "0.2"}, {"no_repeat": 1.5}, {"no_repeat": 11}):
+        with pytest.raises(ValueError):
+            Search(**bad)
+
+
+def test_the_app_search_is_the_beam_and_beam_1_is_plain_greedy():
+    assert APP_SEARCH.beam_size == 5
+    assert app_search(1) == Search() and app_search(1, 40) == Search(max_len=40)
+    assert app_search(3) == Search.of(APP_SEARCH, beam_size=3)

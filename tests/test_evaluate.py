@@ -200,3 +200,17 @@ def test_eval_rows_are_gzipped_and_an_older_uncompressed_file_still_reads(checkp
     (folder / EVAL_FILE).write_bytes(b"\x1f\x8b not gzip")
     with pytest.raises(ValueError, match="not a readable gzip file"):
         read_eval(folder)
+
+
+def test_a_sentence_with_several_references_is_scored_against_the_closest(tmp_path):
+    from seq2seq.evaluate import sentence_chrf, test_references
+
+    (tmp_path / "test.tsv").write_text(
+        "How are you?\t안녕하세요?\tkss\t\nHow are you?\t어떻게 지내니?\tjhe\t\nHi.\t안녕.\tkss\t\n",
+        encoding="utf-8",
+    )
+    refs, domains = test_references(tmp_path, "How are you?")
+    assert refs == ["안녕하세요?", "어떻게 지내니?"] and domains == ["jhe", "kss"]
+    assert sentence_chrf("어떻게 지내니?", refs) == 100.0
+    assert sentence_chrf("어떻게 지내니?", refs[0]) < 5  # the first reference alone: 2.7
+    assert test_references(tmp_path, "Bye.") is None

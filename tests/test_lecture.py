@@ -142,3 +142,17 @@ def test_content_step_skips_punctuation_and_the_end(tiny_translator):
     pieces = session.tgt_tokens
     chosen = lecture.content_step(session.steps, pieces)
     assert chosen is not None and any(ch.isalnum() for ch in pieces[chosen.index]) and not chosen.is_eos
+
+
+def test_length_gap_says_what_the_buckets_say():
+    attention = [{"bucket": "1-5", "n": 50, "chrf": 20.0}, {"bucket": "21-30", "n": 30, "chrf": 10.0},
+                 {"bucket": "31+", "n": 5, "chrf": 9.0}]  # fmt: skip
+    fixed = [{"bucket": "1-5", "n": 50, "chrf": 15.0}, {"bucket": "21-30", "n": 30, "chrf": 9.0},
+             {"bucket": "31+", "n": 5, "chrf": 1.0}]  # fmt: skip
+    gap = lecture.length_gap(attention, fixed)
+    assert gap.gaps == {"1-5": 5.0, "21-30": 1.0}  # 31+ has too few sentences to say anything
+    assert not gap.widens and gap.small_on_long
+    wide = lecture.length_gap(
+        attention, [{**b, "chrf": b["chrf"] - (1 if b["bucket"] == "1-5" else 6)} for b in attention]
+    )
+    assert wide.widens and not wide.small_on_long and wide.long == {"21-30": 6.0}

@@ -122,6 +122,12 @@ def test_the_training_page_animates_the_shipped_default_model(monkeypatch):
     (figure,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if '"timeline"' in c.proto.spec]
     assert len(figure["frames"]) == len(steps)
     assert len(figure["layout"]["sliders"][0]["steps"]) == len(steps)
+    # the words under the figure are its frames' numbers (issue 27: they said "sharpens" while it blurred)
+    from seq2seq.timeline import sharpening
+
+    said, words = sharpening(timeline), " ".join(m.value for m in at.markdown)
+    assert f"{said['sharpest'][1]:.2f} at its sharpest (step {said['sharpest'][0]})" in words
+    assert ("has blurred since" in words) == said["blurred"]
 
 
 @pytest.mark.parametrize(
@@ -152,3 +158,42 @@ def test_translate_says_which_family_knows_a_sentence_better_and_switches_in_one
     assert better in switch.label and any(better in i.value for i in at.info)
     switch.click().run()
     assert not at.exception and at.sidebar.selectbox("checkpoint").value == better
+
+
+def test_compare_says_what_its_length_chart_shows_and_offers_the_pair_that_shows_the_bottleneck(monkeypatch):
+    """Issue 27: the general pair's lead shrinks with length (4.4 on 1-5 words, 0.7 on 31+), so Compare
+    must say so with those numbers, not that it widens; one click opens the software pair, whose lead
+    grows, and there it says that."""
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    from seq2seq.lecture import length_gap
+
+    def gap(family):
+        buckets = [
+            json.loads((ROOT / f"enko-{family}-{m}" / "eval_buckets.json").read_text())
+            for m in ("additive", "fixed")
+        ]
+        return length_gap(*buckets)
+
+    general, software = gap("general"), gap("software")
+    assert not general.widens and general.small_on_long and software.widens and not software.small_on_long
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(ROOT))
+    at = AppTest.from_file(str(ROOT.parent / "app.py"), default_timeout=90)
+    at.session_state["_sentence"] = "How are you?"
+    at.switch_page("pages/compare.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = " ".join(m.value for m in at.markdown)
+    assert "does **not** grow with length" in said and "usually widens" not in said
+    assert (
+        f"{general.gaps['1-5']:+.1f} on 1–5 words" in said
+        and f"{general.gaps['31+']:+.1f} on 31+ words" in said
+    )
+    assert "translated 3 ways" in said  # "How are you?" has three test references
+    (switch,) = [b for b in at.button if (b.key or "").startswith("cmp_gap_switch_")]
+    switch.click().run()
+    assert not at.exception and at.sidebar.selectbox("checkpoint").value == "enko-software-additive"
+    said = " ".join(m.value for m in at.markdown)
+    assert "grows with length" in said and f"{software.gaps['21-30']:+.1f} on 21–30 words" in said

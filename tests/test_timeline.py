@@ -71,3 +71,19 @@ def test_a_shipped_timeline_keeps_every_evaluation_and_thins_the_steps_between()
     between = [s for s in steps if s % 800]
     assert len(between) == 28 - 12 and between[0] < 1000 and between[-1] > 7900  # spread over the run
     assert thinned(snapshots[:20], most=28) == snapshots[:20]  # nothing to thin
+
+
+def test_sharpening_reads_the_frames_it_describes():
+    from seq2seq.timeline import peak_weights, sharpening
+
+    def snap(step, peak):
+        rest = (1 - peak) / 3
+        return {"step": step, "outputs": [{"tgt_tokens": ["a"], "weights": [[peak, rest, rest, rest]]}]}
+
+    timeline = {"snapshots": [snap(0, 0.25), snap(100, 0.6), snap(200, 0.4)]}
+    assert [s for s, _ in peak_weights(timeline)] == [0, 100, 200]
+    said = sharpening(timeline)
+    assert said == {"first": (0, 0.25), "sharpest": (100, 0.6), "last": (200, 0.4), "blurred": True}
+    timeline["snapshots"].append(snap(300, 0.62))
+    assert sharpening(timeline)["blurred"] is False
+    assert sharpening({"snapshots": [snap(0, 0.3)]}) is None  # one frame says nothing about a trend

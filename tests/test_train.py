@@ -4,6 +4,7 @@ the run with the step named, 2-process DDP matches a single process, and snapsho
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import socket
@@ -124,16 +125,87 @@ def test_a_stop_signal_saves_last_at_that_step_and_resume_is_exact(toy_corpus, t
 
     monkeypatch.setattr(train_module.Trainer, "train_step", signalled)
     cfg = load_train_config(None, _overrides(toy_corpus, tmp_path, "stopped", *steps))
+    before = signal.getsignal(signum)  # SIG_IGN for SIGINT when pytest runs as a background job
     train(cfg, show_progress=False)
     state_file = tmp_path / "stopped" / "last" / STATE_FILE
     assert torch.load(state_file, map_location="cpu", weights_only=True)["progress"]["step"] == 37
-    assert signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler)  # handlers put back
+    assert signal.getsignal(signum) == before  # the handler in force before the run is put back
     monkeypatch.setattr(train_module.Trainer, "train_step", real_step)
     train(cfg, resume=True, show_progress=False)
     assert torch.load(state_file, map_location="cpu", weights_only=True)["progress"]["step"] == 100
     expected = _weights(reference / "last")
     for key, value in _weights(tmp_path / "stopped" / "last").items():
         torch.testing.assert_close(value, expected[key], rtol=1e-4, atol=1e-5)
+
+
+RECIPES = {
+    "tied": ["model.tie_embeddings=true"],
+    "word-dropout": ["model.word_dropout=0.2"],
+    "cosine": ["lr_schedule=cosine", "warmup_steps=20", "min_lr=1e-4"],
+    "linear": ["lr_schedule=linear"],
+    "subword-sampling": ["subword_alpha=0.2"],
+}
+
+
+@pytest.mark.parametrize("recipe", list(RECIPES), ids=list(RECIPES))
+def test_each_recipe_option_trains_saves_resumes_exactly_and_loads(toy_corpus, tmp_path, monkeypatch, recipe):
+    """The low-resource options (issue 27): a run stopped at step 37 and resumed ends with the weights
+    of an uninterrupted one, and the checkpoint loads and translates."""
+    import seq2seq.train as train_module
+
+    steps = ["max_steps=80", "eval_every=40", *RECIPES[recipe]]
+    reference = train(
+        load_train_config(None, _overrides(toy_corpus, tmp_path, "straight", *steps)), show_progress=False
+    )
+    real_step = train_module.Trainer.train_step
+
+    def signalled(self, examples):
+        out = real_step(self, examples)
+        if self.state.step == 37:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return out
+
+    monkeypatch.setattr(train_module.Trainer, "train_step", signalled)
+    cfg = load_train_config(None, _overrides(toy_corpus, tmp_path, "stopped", *steps))
+    train(cfg, show_progress=False)
+    monkeypatch.setattr(train_module.Trainer, "train_step", real_step)
+    train(cfg, resume=True, show_progress=False)
+    expected = _weights(reference / "last")
+    for key, value in _weights(tmp_path / "stopped" / "last").items():
+        torch.testing.assert_close(value, expected[key], rtol=1e-4, atol=1e-5)
+    translator = load_translator(tmp_path / "stopped" / "last")
+    assert translator.translate("the cat eats").text.strip()
+    if recipe == "tied":
+        decoder = translator.model.decoder
+        assert decoder.generator.weight.data_ptr() == decoder.embedding.weight.data_ptr()
+
+
+def test_a_planned_schedule_warms_up_then_falls_to_its_floor():
+    """Warm-up from lr/warmup to lr, then cosine to min_lr at max_steps, or at max_minutes if sooner."""
+    from seq2seq.train import scheduled_lr
+
+    cfg = load_train_config(
+        None, ["lr_schedule=cosine", "lr=1e-3", "min_lr=1e-5", "warmup_steps=100", "max_steps=1000"]
+    )
+    assert scheduled_lr(cfg, 0, 0) == pytest.approx(1e-3 * (1 + math.cos(0)) / 2 / 100, rel=1e-3)
+    assert scheduled_lr(cfg, 100, 0) == pytest.approx(
+        1e-5 + (1e-3 - 1e-5) * 0.5 * (1 + math.cos(math.pi / 10))
+    )
+    assert scheduled_lr(cfg, 500, 0) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert scheduled_lr(cfg, 1000, 0) == pytest.approx(1e-5)
+    timed = load_train_config(None, ["lr_schedule=linear", "lr=1e-3", "min_lr=0", "max_minutes=10"])
+    assert scheduled_lr(timed, 5, 300) == pytest.approx(5e-4)  # half the minutes gone, few steps taken
+    with pytest.raises(ValueError, match="lr_schedule"):
+        load_train_config(None, ["lr_schedule=step"])
+
+
+def test_tied_embeddings_need_matching_sizes_and_an_old_config_loads_untied():
+    from seq2seq.config import ModelConfig, model_config_from_dict
+
+    with pytest.raises(ValueError, match="tie_embeddings"):
+        ModelConfig(embed_dim=128, hidden_size=256, tie_embeddings=True)
+    old = model_config_from_dict({"embed_dim": 8, "hidden_size": 8, "attention": "additive"})
+    assert not old.tie_embeddings and old.word_dropout == 0.0
 
 
 def test_nan_loss_stops_with_the_step_named_and_saves_nothing_broken(toy_corpus, tmp_path, monkeypatch):

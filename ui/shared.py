@@ -23,7 +23,7 @@ import torch
 from seq2seq import families, viz
 from seq2seq.checkpoint import MODEL_FILE, CheckpointError, list_checkpoints, read_config
 from seq2seq.data import CorpusError
-from seq2seq.decoding import Search
+from seq2seq.decoding import APP_SEARCH, Search, app_search
 from seq2seq.evaluate import buckets_table
 from seq2seq.export import file_name
 from seq2seq.familiarity import SourceLM, knows_better
@@ -266,7 +266,9 @@ def sidebar() -> Settings:
         st.stop()
     _model_summary(translator)
     bar.header(t("sidebar.decoding"))
-    beam = bar.slider(t("sidebar.beam"), 1, 10, help=t("sidebar.beam_help"), **shared("beam_size", 1))
+    beam = bar.slider(
+        t("sidebar.beam"), 1, 10, help=t("sidebar.beam_help"), **shared("beam_size", APP_SEARCH.beam_size)
+    )
     max_len = bar.number_input(
         t("sidebar.max_len"), 0, 400, step=10, help=t("sidebar.max_len_help"), **shared("max_len", 0)
     )
@@ -274,7 +276,7 @@ def sidebar() -> Settings:
     links.show_refused()
     if bar.button("🔗 " + t("share.button"), key="share_open", help=t("share.help"), width="stretch"):
         share_dialog()
-    return Settings(folder, translator, Search(beam_size=int(beam), max_len=int(max_len) or None), valid)
+    return Settings(folder, translator, app_search(int(beam), int(max_len) or None), valid)
 
 
 def share_dialog() -> None:

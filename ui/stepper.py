@@ -10,7 +10,8 @@ import numpy as np
 import streamlit as st
 
 from seq2seq import lecture, viz
-from seq2seq.translator import TranslationSession, WhatIf
+from seq2seq.decoding import app_search
+from seq2seq.translator import Translation, TranslationSession, WhatIf
 
 from .i18n import t
 from .shared import (
@@ -24,6 +25,7 @@ from .shared import (
     row,
     shared_figure,
     show_error,
+    translate,
 )
 from .shared import pick_key as widget_key
 from .text import markdown_text
@@ -245,3 +247,13 @@ def whatif_view(settings: Settings, session: TranslationSession) -> None:
             chart(viz.attention_heatmap(snap.attention, session.src_tokens, snap.tgt_tokens, highlight_row=whatif.step,
                                         title=t("step.whatif_heatmap", label=label), labels=labels),
                   key, name=png_name(settings, session.source, key.removeprefix("st_")))  # fmt: skip
+
+
+def beam_differs(settings: Settings, text: str, translation: Translation) -> None:
+    """This page steps along the decoder's own greedy path; one line says when the beam (the other
+    views' default) ends elsewhere, and what it says."""
+    if settings.beam_size < 2:
+        return
+    greedy = translate(settings, text, app_search(1, settings.search.max_len))
+    if greedy is not None and greedy.text != translation.text:
+        st.caption(t("step.beam_differs", beam=settings.beam_size, text=markdown_text(translation.text)))

@@ -25,7 +25,7 @@ STRINGS = {
     "sidebar.cannot_load_short": "Cannot load {name}",
     "sidebar.decoding": "Decoding",
     "sidebar.beam": "Beam size",
-    "sidebar.beam_help": "1 = greedy search; more keeps that many hypotheses and gives an n-best list",
+    "sidebar.beam_help": "5 (the default) keeps five hypotheses and gives an n-best list; 1 = greedy search, the decoder's own path (what Step through shows)",
     "sidebar.max_len": "Max output length (0 = automatic)",
     "sidebar.max_len_help": "In subword tokens; 0 means 2 × source tokens + 10",
     "sidebar.device": "Device in use: **{where}** ({device})",
@@ -130,8 +130,8 @@ STRINGS = {
     "home.s3_feeding": "t_i, the attentional vector, goes both to the output layer and into the next step (input "
     "feeding): the decoder remembers what it looked at.",
     "home.s4_title": "4 · The weakness: one fixed-size context vector",
-    "home.s4_text": "Without attention, that single vector must hold everything about the sentence, so quality drops, "
-    "above all on long sentences. The test split scored by source length:",
+    "home.s4_text": "Without attention, that single vector must hold everything about the sentence, so the lecture "
+    "expects quality to drop, above all on long sentences. This pair's test split, scored by source length:",
     "home.s4_link": "Compare the two models on your own sentence",
     "home.s4_missing": "This needs an evaluated attention model and an evaluated fixed-context model "
     "(eval_buckets.json in both checkpoint folders).",
@@ -151,7 +151,7 @@ STRINGS = {
     "translate.nbest": "{n}-best list (beam {beam})",
     "translate.col.rank": "rank",
     "translate.col.translation": "translation",
-    "translate.col.score": "score (log p / length)",
+    "translate.col.score": "score (log p / lp + cp)",
     "translate.col.finished": "finished",
     "translate.show_attention_of": "Show the attention of",
     "translate.translation": "Translation",
@@ -214,6 +214,7 @@ STRINGS = {
     "neighbours.word_help": "Click a word of your sentence: how did the references translate it?",
     "neighbours.word_none": 'No training pair uses "{word}".',
     # step through
+    "step.beam_differs": "You step along the decoder's own greedy path. Beam search (beam {beam}, the other pages' default) ends elsewhere: **{text}**",
     "step.title": "Step through",
     "step.caption": "The decoder writes one token per step. At step i it scores every encoder output h_j (energy e_ij), "
     "turns the scores into weights α_ij with a softmax, and reads the context c_i = Σ_j α_ij h_j. Press Next to take "
@@ -265,7 +266,8 @@ STRINGS = {
     "beam.title": "Beam search",
     "beam.caption": "Greedy search keeps only the single most likely token at each step. Beam search keeps the k best "
     "partial translations (the beam), extends each by every token, and keeps the k best again; a hypothesis that "
-    "writes </s> leaves the beam finished. Scores are log-probabilities divided by length.",
+    "writes </s> leaves the beam finished. The finished ones rank by log-probability divided by a length "
+    "normalisation, plus a coverage penalty when it is on (below each hypothesis: its parts).",
     "beam.greedy_sidebar": "The sidebar's beam size is 1 (greedy, a single path); this page searches with beam {beam}. "
     "Set a beam size of 2 or more in the sidebar to choose it yourself.",
     "beam.pick": "{n}-best hypotheses (best first)",
@@ -277,7 +279,15 @@ STRINGS = {
     "n-best hypothesis; colour: cumulative log p; squares: finished with </s>; orange: the selected one. Drag a "
     "box to zoom into a crowded stretch, double-click to zoom out; hover a node for its token.",
     "beam.hypothesis": "Hypothesis {n}",
-    "beam.hypothesis_meta": "score {score} · log p {logp} · {n} tokens",
+    "beam.hypothesis_meta": "{n} tokens",
+    "beam.score_parts": "**Score {score}** = log p **{logp}** ÷ length normalisation lp(Y) **{lp}** + coverage "
+    "penalty cp **{cp}**",
+    "beam.score_parts_help": "lp(Y) = {form} with α = {alpha}; cp = β Σⱼ log(min(Σᵢ αᵢⱼ, 1)) with β = {beta} "
+    "(0 = off): a hypothesis that leaves source words unread ranks lower. Hypotheses rank by the score.",
+    "beam.lp_plain": "|Y|^α",
+    "beam.lp_gnmt": "((5 + |Y|) / 6)^α (GNMT)",
+    "beam.uncovered": "Left nearly unread by this hypothesis (Σᵢ αᵢⱼ under 0.5; framed in red): {words}.",
+    "beam.all_covered": "Every source token got at least half a unit of attention (Σᵢ αᵢⱼ ≥ 0.5) from this hypothesis.",
     "beam.unfinished": "unfinished (length limit)",
     "beam.heatmap_title": "Attention of hypothesis {n}",
     # compare
@@ -291,7 +301,9 @@ STRINGS = {
     "compare.long_caption": "From the test split, 30 words or more, where {a} beats {b} by the most (chrF A : B). "
     "Click one to translate it.",
     "compare.reference": "This is a test sentence ({domain}). Reference:",
+    "compare.references": "This is a test sentence ({domain}), translated {n} ways. References:",
     "compare.sentence_chrf": "chrF against the reference",
+    "compare.sentence_chrf_many": "chrF against the closest of {n} references",
     "compare.meta": "model time {ms} ms · score {score} · {n} target tokens",
     "compare.where": "Where each model looks",
     "compare.heatmap_title": "{name}: attention α_ij",
@@ -300,7 +312,16 @@ STRINGS = {
     "`python -m seq2seq evaluate <checkpoint> --test <test.tsv>`.",
     "compare.metric": "Metric",
     "compare.by_length_caption": "Source length in words. Both models were scored on the same test split; n is the "
-    "number of sentences in each bucket. The gap usually widens with length: that is the bottleneck.",
+    "number of sentences in each bucket.",
+    "gap.item": "{gap} on {bucket} words",
+    "gap.widens": "Here attention's lead over the fixed context grows with length: {gaps} (chrF, buckets of 20+ "
+    "test sentences). That is the lecture's point 4: one fixed vector holds a short sentence, not a long one.",
+    "gap.not_widening": "Here attention's lead over the fixed context does **not** grow with length: {gaps} (chrF, "
+    "buckets of 20+ test sentences).",
+    "gap.small_long": "On sentences of 21+ words it leads by under 3 chrF ({long}): both models are lost on long "
+    "sentences, so this pair cannot show the bottleneck yet.",
+    "gap.other_family": "The {family} pair, trained much closer to convergence, shows it: {long}.",
+    "gap.switch": "Show the {family} pair's comparison",
     "compare.by_domain": "By domain",
     "compare.same": "Both selections name the same checkpoint.",
     # error analysis
@@ -371,8 +392,14 @@ STRINGS = {
     # training
     "training.title": "Training",
     "training.caption": "How the alignment emerges: at every dev evaluation during training (and every few steps between them), the model translated a few "
-    "probe sentences. Press ▶ or drag the slider: at step 0 the attention is near uniform; later it sharpens and "
-    "crosses where Korean reorders.",
+    "probe sentences. Press ▶ or drag the slider.",
+    "training.sharpening": "How sharp the frames are (the largest weight of each output token, averaged over the probes; "
+    "1 = every token looks at one source token): {first} at step {first_step}, {sharpest} at its sharpest "
+    "(step {sharpest_step}), {last} at step {last_step}.",
+    "training.blurred": "So the alignment sharpened early and has blurred since: the last frames look more washed out "
+    "than those around step {sharpest_step}.",
+    "training.sharpest_late": "The last frames are at or near the sharpest: the alignment sharpens as training goes on.",
+    "training.col.peak": "largest α (mean)",
     "training.unreadable": "Cannot read the timeline of {name}",
     "training.no_timeline": "{name} has no timeline.json yet: it was trained before the timeline was recorded. "
     "Its training curves:",

@@ -28,7 +28,7 @@ STRINGS = {
     "sidebar.cannot_load_short": "{name}을(를) 불러올 수 없습니다",
     "sidebar.decoding": "디코딩",
     "sidebar.beam": "빔 크기",
-    "sidebar.beam_help": "1 = 탐욕(greedy) 탐색; 더 크면 그만큼의 가설을 유지하고 n-best 목록을 줍니다",
+    "sidebar.beam_help": "5(기본)는 가설 다섯 개를 유지하고 n-best 목록을 줍니다; 1 = 탐욕(greedy) 탐색, 디코더 자신의 경로 (한 단계씩이 보여 주는 것)",
     "sidebar.max_len": "최대 출력 길이 (0 = 자동)",
     "sidebar.max_len_help": "서브워드 토큰 수; 0은 원문 토큰 수 × 2 + 10",
     "sidebar.device": "사용 중인 장치: **{where}** ({device})",
@@ -127,8 +127,8 @@ STRINGS = {
     "**디코더**가 자기 길이와 자기 어순으로 `</s>`를 낼 때까지 한 토큰씩 번역을 씁니다. 이 모델이 계산하는 것:",
     "home.s3_feeding": "어텐션 벡터 t_i는 출력층으로도, 다음 단계로도 갑니다 (입력 피딩): 디코더는 자기가 본 것을 기억합니다.",
     "home.s4_title": "4 · 약점: 고정 크기 문맥 벡터 하나",
-    "home.s4_text": "어텐션이 없으면 그 벡터 하나가 문장의 모든 것을 담아야 해서, 특히 긴 문장에서 품질이 떨어집니다. "
-    "원문 길이별 테스트 점수:",
+    "home.s4_text": "어텐션이 없으면 그 벡터 하나가 문장의 모든 것을 담아야 해서, 강의는 특히 긴 문장에서 품질이 "
+    "떨어진다고 예상합니다. 이 쌍의 원문 길이별 테스트 점수:",
     "home.s4_link": "내 문장으로 두 모델 비교하기",
     "home.s4_missing": "평가를 마친 어텐션 모델과 고정 문맥 모델이 필요합니다 (두 체크포인트 폴더 모두 eval_buckets.json).",
     "home.s5_title": "5 · 어텐션이 병목을 없앤다",
@@ -147,7 +147,7 @@ STRINGS = {
     "translate.nbest": "{n}-best 목록 (빔 {beam})",
     "translate.col.rank": "순위",
     "translate.col.translation": "번역",
-    "translate.col.score": "점수 (log p / 길이)",
+    "translate.col.score": "점수 (log p / lp + cp)",
     "translate.col.finished": "완료",
     "translate.show_attention_of": "어텐션을 볼 가설",
     "translate.translation": "번역",
@@ -207,6 +207,7 @@ STRINGS = {
     "neighbours.word_help": "문장의 단어를 누르세요: 정답 번역은 그 단어를 어떻게 옮겼나요?",
     "neighbours.word_none": '"{word}"를 쓰는 학습 쌍이 없습니다.',
     # step through
+    "step.beam_differs": "여기서는 디코더 자신의 탐욕 경로를 한 단계씩 따라갑니다. 빔 탐색(빔 {beam}, 다른 페이지의 기본)은 다른 번역에 이릅니다: **{text}**",
     "step.title": "단계별 디코딩",
     "step.caption": "디코더는 단계마다 토큰 하나를 씁니다. 단계 i에서 인코더 출력 h_j마다 점수(에너지 e_ij)를 매기고, "
     "소프트맥스로 어텐션 가중치 α_ij로 바꾸고, 문맥 벡터 c_i = Σ_j α_ij h_j를 읽습니다. 다음을 눌러 한 단계 나아가고, "
@@ -257,8 +258,8 @@ STRINGS = {
     # beam search
     "beam.title": "빔 탐색",
     "beam.caption": "탐욕 탐색은 단계마다 가장 확률이 높은 토큰 하나만 남깁니다. 빔 탐색은 가장 좋은 부분 번역 k개(빔)를 "
-    "남기고, 각각을 모든 토큰으로 늘린 뒤 다시 k개를 남깁니다. </s>를 쓴 가설은 완성되어 빔을 떠납니다. 점수는 로그 확률을 "
-    "길이로 나눈 값입니다.",
+    "남기고, 각각을 모든 토큰으로 늘린 뒤 다시 k개를 남깁니다. </s>를 쓴 가설은 완성되어 빔을 떠납니다. 완성된 가설은 로그 확률을 "
+    "길이 정규화로 나눈 값(커버리지 벌점이 켜져 있으면 그것을 더한 값)으로 순위를 매깁니다 (가설 아래: 그 구성).",
     "beam.greedy_sidebar": "사이드바의 빔 크기가 1(탐욕, 한 경로)이어서 이 페이지는 빔 {beam}으로 탐색합니다. 직접 정하려면 "
     "사이드바에서 빔 크기를 2 이상으로 하세요.",
     "beam.pick": "{n}-best 가설 (좋은 순)",
@@ -269,7 +270,14 @@ STRINGS = {
     "beam.tree_caption": "단계 {steps}개에 펼친 노드 {nodes}개, 빔 {beam}, 모델 시간 {ms} ms. n-best 가설마다 한 줄; 색: 누적 "
     "log p; 네모: </s>로 완성; 주황: 고른 가설. 빽빽한 곳은 상자를 끌어 확대하고, 두 번 클릭하면 돌아옵니다. 노드에 마우스를 올리면 토큰이 보입니다.",
     "beam.hypothesis": "가설 {n}",
-    "beam.hypothesis_meta": "점수 {score} · log p {logp} · 토큰 {n}개",
+    "beam.hypothesis_meta": "토큰 {n}개",
+    "beam.score_parts": "**점수 {score}** = log p **{logp}** ÷ 길이 정규화 lp(Y) **{lp}** + 커버리지 벌점 cp **{cp}**",
+    "beam.score_parts_help": "lp(Y) = {form}, α = {alpha}; cp = β Σⱼ log(min(Σᵢ αᵢⱼ, 1)), β = {beta} (0 = 끔): "
+    "원문 단어를 읽지 않고 남긴 가설일수록 순위가 내려갑니다. 가설은 점수 순입니다.",
+    "beam.lp_plain": "|Y|^α",
+    "beam.lp_gnmt": "((5 + |Y|) / 6)^α (GNMT)",
+    "beam.uncovered": "이 가설이 거의 읽지 않은 원문 토큰 (Σᵢ αᵢⱼ가 0.5 미만, 빨간 테두리): {words}.",
+    "beam.all_covered": "이 가설은 모든 원문 토큰에 어텐션을 0.5 이상 주었습니다 (Σᵢ αᵢⱼ ≥ 0.5).",
     "beam.unfinished": "미완성 (길이 제한)",
     "beam.heatmap_title": "가설 {n}의 어텐션",
     # compare
@@ -281,7 +289,9 @@ STRINGS = {
     "compare.long_examples": "고정 문맥이 실패하는 긴 테스트 문장",
     "compare.long_caption": "테스트 세트에서 30단어 이상, {a}가 {b}를 가장 크게 앞선 문장 (chrF A : B). 누르면 번역합니다.",
     "compare.reference": "테스트 문장입니다 ({domain}). 정답:",
+    "compare.references": "테스트 문장입니다 ({domain}). 번역이 {n}가지 있습니다. 정답:",
     "compare.sentence_chrf": "정답 대비 chrF",
+    "compare.sentence_chrf_many": "정답 {n}개 중 가장 가까운 것 대비 chrF",
     "compare.meta": "모델 시간 {ms} ms · 점수 {score} · 번역 토큰 {n}개",
     "compare.where": "모델마다 보는 곳",
     "compare.heatmap_title": "{name}: 어텐션 가중치 α_ij",
@@ -290,7 +300,16 @@ STRINGS = {
     "`python -m seq2seq evaluate <checkpoint> --test <test.tsv>`를 실행하세요.",
     "compare.metric": "지표",
     "compare.by_length_caption": "원문 길이는 단어 수입니다. 두 모델은 같은 테스트 세트로 채점했고, n은 구간마다의 문장 "
-    "수입니다. 보통 길수록 차이가 벌어집니다: 그것이 병목입니다.",
+    "수입니다.",
+    "gap.item": "{bucket}단어 {gap}",
+    "gap.widens": "여기서는 문장이 길수록 어텐션이 고정 문맥을 더 크게 앞섭니다: {gaps} (chrF, 테스트 문장 20개 이상인 "
+    "구간). 강의의 4단계 그대로입니다: 고정 벡터 하나는 짧은 문장은 담아도 긴 문장은 못 담습니다.",
+    "gap.not_widening": "여기서는 문장이 길어져도 어텐션의 우위가 **커지지 않습니다**: {gaps} (chrF, 테스트 문장 20개 "
+    "이상인 구간).",
+    "gap.small_long": "21단어 이상의 문장에서는 3 chrF 미만으로만 앞섭니다 ({long}): 두 모델 모두 긴 문장에서 길을 잃어, "
+    "이 쌍으로는 아직 병목을 보여 줄 수 없습니다.",
+    "gap.other_family": "수렴에 훨씬 가깝게 학습한 {family} 쌍은 보여 줍니다: {long}.",
+    "gap.switch": "{family} 쌍의 비교 보기",
     "compare.by_domain": "분야별",
     "compare.same": "두 선택이 같은 체크포인트입니다.",
     # error analysis
@@ -361,7 +380,12 @@ STRINGS = {
     # training
     "training.title": "학습 과정",
     "training.caption": "정렬이 생겨나는 과정: 학습 중 dev 평가 때마다(그리고 그 사이 몇 단계마다) 모델이 몇 개의 탐침 문장을 번역했습니다. ▶을 누르거나 "
-    "슬라이더를 끄세요: 단계 0에서 어텐션은 거의 고르고, 뒤로 갈수록 뾰족해지며 한국어가 어순을 바꾸는 곳에서 교차합니다.",
+    "슬라이더를 끄세요.",
+    "training.sharpening": "프레임이 얼마나 뾰족한가 (출력 토큰마다 가장 큰 가중치, 탐침 문장 평균; 1 = 모든 토큰이 원문 "
+    "토큰 하나만 봄): 단계 {first_step}에서 {first}, 가장 뾰족할 때 {sharpest} (단계 {sharpest_step}), 단계 {last_step}에서 {last}.",
+    "training.blurred": "즉 정렬은 일찍 뾰족해졌다가 그 뒤로 흐려졌습니다: 마지막 프레임은 단계 {sharpest_step} 무렵보다 흐릿해 보입니다.",
+    "training.sharpest_late": "마지막 프레임이 가장 뾰족한 때와 같거나 가깝습니다: 학습할수록 정렬이 뾰족해집니다.",
+    "training.col.peak": "가장 큰 α (평균)",
     "training.unreadable": "{name}의 학습 기록을 읽을 수 없습니다",
     "training.no_timeline": "{name}에는 아직 timeline.json이 없습니다: 학습 기록을 남기기 전에 학습한 모델입니다. 학습 곡선:",
     "training.probe": "탐침 문장",
