@@ -1,8 +1,9 @@
 """Interactive latency on CPU: translate() + word_attention() + the heatmap figure as the app sends it
 (built with the app's template, serialised as `st.plotly_chart` does), and one step().
 
-p50/p95 over repeated runs for inputs of 5, 15, 30 and 60 words at beam 1 and 5, on sentences from
-the checkpoint's own held-out split (software documentation), as a person would type them.
+p50/p95 over repeated runs for inputs of 5, 15, 30 and 60 words at beam 1 (greedy) and the app's default
+search at beam 5 (`APP_SEARCH`: its coverage penalty and no-repeat rule included), on sentences from
+the checkpoint's own held-out split, as a person would type them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 
 from seq2seq import load_translator, viz, word_attention
 from seq2seq.data import read_pairs_tsv
+from seq2seq.decoding import app_search
 
 WORDS = (5, 15, 30, 60)
 
@@ -48,7 +50,7 @@ def run(checkpoint: str, repeats: int, threads: int) -> list[dict]:
             times = []
             for _ in range(repeats):
                 start = time.perf_counter()
-                result = translator.translate(text, beam_size=beam)
+                result = translator.translate(text, app_search(beam))
                 if result.attention is not None:
                     word_attention(result)
                     figure = viz.attention_heatmap(result.attention, result.src_tokens, result.tgt_tokens)
@@ -99,7 +101,7 @@ def table(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--checkpoint", default="checkpoints/enko-software-additive")
+    parser.add_argument("--checkpoint", default="checkpoints/enko-general-additive")  # the app's default
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)

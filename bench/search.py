@@ -30,6 +30,7 @@ SEARCHES = {
     "beam 5, coverage 0.4": Search(beam_size=5, coverage=0.4),
     "beam 5, no repeat 3": Search(beam_size=5, no_repeat=3),
     "beam 5, no repeat 4": Search(beam_size=5, no_repeat=4),
+    "beam 5, coverage 0.2, no repeat 3": Search(beam_size=5, coverage=0.2, no_repeat=3),
 }
 
 

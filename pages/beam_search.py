@@ -4,7 +4,7 @@ pick one to see its path and its attention."""
 import streamlit as st
 
 from seq2seq import viz
-from seq2seq.decoding import Search
+from seq2seq.decoding import APP_SEARCH, Search
 from ui import shared as ui
 from ui.i18n import t
 from ui.text import markdown_text
@@ -18,8 +18,17 @@ st.caption(t("beam.caption"))
 text = ui.sentence_input()
 search = settings.search
 if search.beam_size < 2:
-    search = Search.of(search, beam_size=PAGE_DEFAULT_BEAM)
+    search = Search.of(APP_SEARCH, beam_size=PAGE_DEFAULT_BEAM, max_len=search.max_len)
     st.info(t("beam.greedy_sidebar", beam=search.beam_size))
+with st.expander(t("beam.options")):  # the score's parts, to switch on and off in front of the class
+    left, middle, right = st.columns(3)
+    coverage = left.slider(t("beam.coverage"), 0.0, 1.0, float(APP_SEARCH.coverage), 0.1, key="bs_coverage",
+                           help=t("beam.coverage_help"))  # fmt: skip
+    no_repeat = middle.selectbox(t("beam.no_repeat"), [0, 2, 3, 4], index=[0, 2, 3, 4].index(APP_SEARCH.no_repeat),
+                                 key="bs_no_repeat", format_func=lambda n: t("beam.no_repeat_off") if n == 0 else str(n),
+                                 help=t("beam.no_repeat_help"))  # fmt: skip
+    gnmt = right.toggle(t("beam.gnmt"), value=APP_SEARCH.gnmt_length, key="bs_gnmt", help=t("beam.gnmt_help"))
+search = Search.of(search, coverage=coverage, no_repeat=no_repeat, gnmt_length=gnmt)
 result = ui.translate(settings, text, search)
 if result is None:
     st.stop()

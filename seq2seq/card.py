@@ -235,9 +235,11 @@ def _test_lines(summary: dict, buckets: list[dict] | None, rows: list[dict]) -> 
                 f"| {domain} | {scores['n']} | {_score(scores['chrf'])} | {_score(scores['bleu'])} |"
             )
         lines.append("")
+    sharp = any(r.get("attention") for r in rows)  # a fixed-context model has no α to be sharp
+    extra = " mean largest α | mean entropy |" if sharp else ""
     lines += [
-        "| source words | n | chrF | BLEU | output loops | mean largest α | mean entropy |",
-        "|---|---|---|---|---|---|---|",
+        f"| source words | n | chrF | BLEU | output loops |{extra}",
+        "|---|---|---|---|---|" + "---|" * (2 * sharp),
     ]
     for b in buckets or []:
         members = [r for r in rows if r.get("bucket") == b["bucket"]]
@@ -246,16 +248,16 @@ def _test_lines(summary: dict, buckets: list[dict] | None, rows: list[dict]) -> 
             if members
             else "–"
         )
-        peak, entropy = _sharpness(members)
+        cells = " {} | {} |".format(*_sharpness(members)) if sharp else ""
         lines.append(
-            f"| {b['bucket']} | {b['n']} | {_score(b['chrf'])} | {_score(b['bleu'])} | {loops} | {peak} | {entropy} |"
+            f"| {b['bucket']} | {b['n']} | {_score(b['chrf'])} | {_score(b['bleu'])} | {loops} |{cells}"
         )
-    peak, entropy = _sharpness(rows)
     lines += [
         "",
         "*Output loops*: the share of translations that say the same 1 to 4 words three or more times in a row.",
     ]
-    if peak != "–":
+    if sharp:
+        peak, entropy = _sharpness(rows)
         lines.append(
             f"*Sharpness*: per output token, the largest weight max_j α_ij (1 = all on one source token) and the "
             f"entropy of α_i· in nats (0 = one token), averaged over every output token of the split: {peak} and "
@@ -283,23 +285,22 @@ def _lecture_lines(folder: Path) -> list[str]:
         translator = load_translator(folder)
     except (CheckpointError, OSError, ValueError):
         return []
+    sharp = translator.model.has_attention
     lines = [
         "",
         f"## The lecture's sentences (the app's default search: beam {APP_SEARCH.beam_size})",
         "",
-        "| sentence | output | loops | mean largest α | mean entropy |",
-        "|---|---|---|---|---|",
+        "| sentence | output | loops |" + (" mean largest α | mean entropy |" if sharp else ""),
+        "|---|---|---|" + "---|---|" * sharp,
     ]
-    for sentence, result in zip(
-        LECTURE_SENTENCES, translator.translate_batch(list(LECTURE_SENTENCES), APP_SEARCH)
-    ):
-        if result.attention is None:
-            peak = entropy = "–"
-        else:
+    found = translator.translate_batch(list(LECTURE_SENTENCES), APP_SEARCH)
+    for sentence, result in zip(LECTURE_SENTENCES, found):
+        cells = ""
+        if result.attention is not None:
             peaks, entropies = sharpness(result.attention)
-            peak, entropy = f"{peaks.mean():.3f}", f"{entropies.mean():.2f}"
+            cells = f" {peaks.mean():.3f} | {entropies.mean():.2f} |"
         loops = "yes" if repetition(result.text) else "no"
-        lines.append(f"| {sentence} | {result.text} | {loops} | {peak} | {entropy} |")
+        lines.append(f"| {sentence} | {result.text} | {loops} |{cells}")
     return lines
 
 

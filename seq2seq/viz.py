@@ -757,12 +757,16 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
     src_tokens = timeline["probes"][probe]["src_tokens"]
     columns = token_categories(src_tokens)  # one list for every frame's heatmap and the axis
     steps = [s["step"] for s in snapshots]
+    # heatmap above, curves below: each gets the page's whole width, on a tablet too
+    rows = len(snapshots[-1]["outputs"][probe]["tgt_tokens"])
+    heat_px, gap_px, curve_px = max(160, CELL * min(rows, 40) + 20), _label_room(src_tokens) + 50, 220
+    total_px = heat_px + gap_px + curve_px
     fig = make_subplots(
-        rows=1,
-        cols=2,
-        column_widths=[0.62, 0.38],
-        horizontal_spacing=0.16,
-        specs=[[{}, {"secondary_y": True}]],
+        rows=2,
+        cols=1,
+        row_heights=[heat_px, curve_px],
+        vertical_spacing=gap_px / total_px,
+        specs=[[{}], [{"secondary_y": True}]],
     )
 
     def heat(snapshot: dict) -> go.Heatmap:
@@ -776,7 +780,8 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
             customdata=[[[_escape(s), t] for s in src_tokens] for t in tgt],
             hovertemplate=f"{_escape(text['source'])}: %{{customdata[0]}}<br>{_escape(text['target'])}: %{{customdata[1]}}"
             "<br>α = %{z:.4f}" + NO_HOVER_BOX,
-            colorbar={"title": {"text": "α"}, "thickness": 10, "x": 0.5, "xanchor": "left", "len": 0.8},
+            colorbar={"title": {"text": "α"}, "thickness": 10, "x": 1.01, "xanchor": "left", "y": 1, "yanchor": "top",
+                      "len": heat_px / total_px},
         )  # fmt: skip
 
     def marker(step: int) -> go.Scatter:
@@ -795,17 +800,22 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
     last = snapshots[-1]
     fig.add_trace(heat(last), row=1, col=1)
     fig.add_trace(go.Scatter(x=steps, y=[s.get("dev_chrf") for s in snapshots], name=text["dev_chrf"], mode="lines+markers",
-                             line_color="#2ca02c", marker_size=4, connectgaps=True), row=1, col=2)  # fmt: skip
+                             line_color="#2ca02c", marker_size=4, connectgaps=True), row=2, col=1)  # fmt: skip
     fig.add_trace(go.Scatter(x=steps, y=[s.get("dev_loss") for s in snapshots], name=text["dev_loss"], mode="lines+markers",
-                             line_color=BAR_COLOUR, marker_size=4, connectgaps=True), row=1, col=2, secondary_y=True)  # fmt: skip
-    fig.add_trace(marker(last["step"]), row=1, col=2)
+                             line_color=BAR_COLOUR, marker_size=4, connectgaps=True), row=2, col=1, secondary_y=True)  # fmt: skip
+    fig.add_trace(marker(last["step"]), row=2, col=1)
+    # Fixed label room: an animation does not re-measure its margins, so frames with longer outputs (or
+    # a crowded source axis) would lose their row labels while it plays.
+    source_axis = {**_source_axis(src_tokens, columns), "automargin": False}
+    source_axis.setdefault("tickangle", -45)
     fig.update_xaxes(
-        **_source_axis(src_tokens, columns), title_text=text["source_axis"], showgrid=False, row=1, col=1
+        **source_axis, title_text=text["source_axis"], title_standoff=4, showgrid=False, row=1, col=1
     )
-    fig.update_yaxes(**y_axis(last), showgrid=False, row=1, col=1)
-    fig.update_xaxes(title_text=text["step"], row=1, col=2)
-    fig.update_yaxes(title_text="chrF", row=1, col=2)
-    fig.update_yaxes(title_text=text["loss"], secondary_y=True, row=1, col=2)
+    fig.update_yaxes(**y_axis(last), showgrid=False, automargin=False, row=1, col=1)
+    fig.update_xaxes(title_text=text["step"], row=2, col=1)
+    fig.update_yaxes(title_text="chrF", row=2, col=1)
+    fig.update_yaxes(title_text=text["loss"], secondary_y=True, row=2, col=1)
+    every_output = [t for s in snapshots for t in s["outputs"][probe]["tgt_tokens"]]
 
     def title(snapshot: dict) -> str:
         loss = snapshot.get("dev_loss")
@@ -823,16 +833,18 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
         for s in snapshots
     ]
     play = {"frame": {"duration": 600, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
+    controls = 70 / total_px  # paper units below the curves' step axis
     fig.update_layout(
         updatemenus=[{
-            "type": "buttons", "direction": "left", "x": 0.0, "y": -0.28, "xanchor": "left", "showactive": False,
+            "type": "buttons", "direction": "left", "x": 0.0, "y": -controls, "xanchor": "left", "yanchor": "top",
+            "showactive": False,
             "buttons": [
                 {"label": _escape(text["play"]), "method": "animate", "args": [None, play]},
                 {"label": _escape(text["pause"]), "method": "animate", "args": [[None], {"mode": "immediate", "frame": {"duration": 0}}]},
             ],
         }],
         sliders=[{
-            "active": len(snapshots) - 1, "x": 0.24, "y": -0.22, "len": 0.76,
+            "active": len(snapshots) - 1, "x": 0.24, "y": -controls + 0.01, "len": 0.76, "yanchor": "top",
             "currentvalue": {"prefix": f"{_escape(text['step'])}: ", "xanchor": "right"},
             "steps": [
                 {"label": str(s["step"]), "method": "animate",
@@ -840,12 +852,12 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
                 for s in snapshots
             ],
         }],
-        legend={"orientation": "h", "x": 0.62, "y": 1.08},
+        legend={"orientation": "h", "x": 0, "y": curve_px / total_px + 0.01, "yanchor": "bottom"},  # above the curves
     )  # fmt: skip
     # the height of the final output: an untrained model's early outputs run to the length limit, and
     # their many rows simply get thinner as the animation plays
-    rows = len(last["outputs"][probe]["tgt_tokens"])
-    height = max(480, CELL * min(rows, 40) + _label_room(src_tokens) + 260)
-    fig = _style(fig, "timeline", title(last), height, steps=steps, probe=probe)
-    fig.update_layout(margin={"b": 150})
+    fig = _style(
+        fig, "timeline", title(last), total_px + 50 + 130, steps=steps, probe=probe
+    )  # + title, controls
+    fig.update_layout(margin={"l": _label_room(every_output) + 30, "r": 60, "b": 130})
     return fig

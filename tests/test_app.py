@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from seq2seq import diagnostics, load_translator, viz, word_attention
-from seq2seq.decoding import APP_SEARCH, GREEDY
+from seq2seq.decoding import APP_SEARCH, GREEDY, Search
 from seq2seq.evaluate import read_eval
 from ui import stepper
 from ui.text import html_text, markdown_text
@@ -119,7 +119,7 @@ def test_home_translates_and_shows_the_heatmap(app, translator):
 
 def test_translate_beam_nbest_and_downloads(app, translator):
     at = open_page(app, "pages/translate.py", beam_size=3)
-    expected = translator.translate(TOY, beam_size=3)
+    expected = translator.translate(TOY, Search.of(APP_SEARCH, beam_size=3))
     assert len(at.dataframe[0].value) == len(expected.nbest) > 1
     assert_heatmap(
         figures(at, "attention_heatmap")[0],
@@ -230,7 +230,7 @@ def test_step_through_next_back_force_run(app, translator):
 
 def test_beam_search_tree_and_selection(app, translator):
     at = open_page(app, "pages/beam_search.py", beam_size=3)
-    expected = translator.translate(TOY, beam_size=3)
+    expected = translator.translate(TOY, Search.of(APP_SEARCH, beam_size=3))
     tree = figures(at, "beam_tree")[0]
     assert len(tree["layout"]["meta"]["selected_path"]) == len(expected.nbest[0].tgt_tokens)
     assert tree["layout"]["meta"]["show_pruned"] is False
@@ -241,6 +241,25 @@ def test_beam_search_tree_and_selection(app, translator):
     assert_heatmap(
         figures(at, "attention_heatmap")[0], second.attention, expected.src_tokens, second.tgt_tokens
     )
+
+
+def test_beam_search_shows_each_hypothesis_score_parts_and_its_options_change_them(app, translator):
+    at = open_page(app, "pages/beam_search.py", beam_size=3)
+    at.slider(key="bs_coverage").set_value(1.0).run()
+    at.selectbox(key="bs_no_repeat").set_value(0).run()
+    assert not at.exception
+    expected = translator.translate(TOY, Search(beam_size=3, coverage=1.0))
+    best = expected.nbest[0]
+    parts = next(m.value for m in at.markdown if m.value.startswith("**Score"))
+    assert f"**Score {best.score:.3f}**" in parts and f"cp **{best.coverage:.3f}**" in parts
+    assert best.score == pytest.approx(best.logprob / best.length_norm + best.coverage)
+    unread = [
+        c.value for c in at.caption if "Left nearly unread" in c.value or "Every source token" in c.value
+    ]
+    assert len(unread) == 1 and ("Left nearly unread" in unread[0]) == bool(best.uncovered)
+    at.slider(key="bs_coverage").set_value(0.0).run()
+    parts = next(m.value for m in at.markdown if m.value.startswith("**Score"))
+    assert "cp **0.000**" in parts
 
 
 def test_compare_attention_and_fixed(app, checkpoints_dir):

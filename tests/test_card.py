@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import numpy as np
 
@@ -106,3 +107,28 @@ def test_a_card_says_when_its_weights_are_not_the_best_on_dev(tiny_checkpoint, t
     assert "- Steps: 100 (the checkpoint of that step's evaluation, not the best on dev)" in card
     assert f"these weights {first['dev_chrf']:.2f} at step 100" in card
     assert "snapshots from step 0, at every evaluation and every 50 steps between them" in card
+
+
+def test_a_card_lists_the_lecture_sentences_and_how_sharp_the_attention_is(
+    tiny_checkpoint, tiny_fixed_checkpoint, toy_corpus, tmp_path
+):
+    """Issue 27: every card says what the model makes of the ten sentences a class types first (at the
+    app's default search) and how sharp its α is, by length; a fixed-context card has no α columns."""
+    from seq2seq.card import write_card
+    from seq2seq.evaluate import evaluate_checkpoint
+    from seq2seq.lecture import LECTURE_SENTENCES
+
+    cards = {}
+    for name, source in (("tiny-additive", tiny_checkpoint), ("tiny-fixed", tiny_fixed_checkpoint)):
+        folder = tmp_path / name
+        shutil.copytree(source, folder)
+        evaluate_checkpoint(folder, toy_corpus / "test.tsv", show_progress=False)
+        cards[name] = write_card(folder)
+    additive, fixed = cards["tiny-additive"], cards["tiny-fixed"]
+    assert "## The lecture's sentences (the app's default search: beam 5)" in additive
+    assert all(f"| {s} |" in additive and f"| {s} |" in fixed for s in LECTURE_SENTENCES)
+    assert "| output loops | mean largest α | mean entropy |" in additive and "*Sharpness*" in additive
+    assert "mean largest α" not in fixed
+    row = next(line for line in additive.splitlines() if line.startswith("| How are you? |"))
+    peak, entropy = (float(c) for c in row.strip("|").split("|")[-2:])
+    assert 0 < peak <= 1 and entropy >= 0
