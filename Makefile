@@ -3,11 +3,15 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# PyTorch's own CPU-only wheels for a laptop without an NVIDIA GPU (README: Prerequisites), e.g.
+# make app TORCH_INDEX=https://download.pytorch.org/whl/cpu ; empty: torch as requirements.txt pins it, from PyPI
+TORCH_INDEX ?=
 
 .PHONY: app classroom test lint bench browser-deps
 
 $(BIN)/streamlit: requirements.txt
 	$(PY) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(BIN)/pip install -q --index-url $(TORCH_INDEX) "$$(grep -o '^torch==[^ ]*' requirements.txt)")
 	$(BIN)/pip install -q -r requirements.txt
 	@touch $@
 

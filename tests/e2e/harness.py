@@ -190,8 +190,10 @@ def translator(checkpoints_dir):
 
 @pytest.fixture(scope="module")
 def expected(translator):
-    """The library's greedy translations of the sentences the tests type, the app's defaults."""
-    results = {s: translator.translate(s, beam_size=1) for s in (SENTENCE_A, SENTENCE_B, EVIL)}
+    """The library's translations of the sentences the tests type, at the app's default search (the beam)."""
+    from seq2seq.decoding import APP_SEARCH
+
+    results = {s: translator.translate(s, APP_SEARCH) for s in (SENTENCE_A, SENTENCE_B, EVIL)}
     assert results[SENTENCE_A].text != results[SENTENCE_B].text, "the two test sentences must differ"
     return results
 
@@ -327,7 +329,9 @@ def press_next(page: Page, steps: int) -> None:
 
 
 def expect_translation(page: Page, text: str) -> None:
-    expect(main(page).get_by_text(text, exact=True).first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    """The translation shown big: the same text also sits in the n-best grid's hidden cells (the beam)."""
+    shown = main(page).get_by_text(text, exact=True).filter(visible=True).first
+    expect(shown).to_be_visible(timeout=RUN_TIMEOUT_MS)
 
 
 def expect_no_exception(page: Page) -> None:
