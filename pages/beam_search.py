@@ -21,13 +21,12 @@ if search.beam_size < 2:
     search = Search.of(APP_SEARCH, beam_size=PAGE_DEFAULT_BEAM, max_len=search.max_len)
     st.info(t("beam.greedy_sidebar", beam=search.beam_size))
 with st.expander(t("beam.options")):  # the score's parts, to switch on and off in front of the class
-    left, middle, right = st.columns(3)
-    coverage = left.slider(t("beam.coverage"), 0.0, 1.0, float(APP_SEARCH.coverage), 0.1, key="bs_coverage",
+    coverage = st.slider(t("beam.coverage"), 0.0, 1.0, float(APP_SEARCH.coverage), 0.1, key="bs_coverage",
                            help=t("beam.coverage_help"))  # fmt: skip
-    no_repeat = middle.selectbox(t("beam.no_repeat"), [0, 2, 3, 4], index=[0, 2, 3, 4].index(APP_SEARCH.no_repeat),
+    no_repeat = st.selectbox(t("beam.no_repeat"), [0, 2, 3, 4], index=[0, 2, 3, 4].index(APP_SEARCH.no_repeat),
                                  key="bs_no_repeat", format_func=lambda n: t("beam.no_repeat_off") if n == 0 else str(n),
                                  help=t("beam.no_repeat_help"))  # fmt: skip
-    gnmt = right.toggle(t("beam.gnmt"), value=APP_SEARCH.gnmt_length, key="bs_gnmt", help=t("beam.gnmt_help"))
+    gnmt = st.toggle(t("beam.gnmt"), value=APP_SEARCH.gnmt_length, key="bs_gnmt", help=t("beam.gnmt_help"))
 search = Search.of(search, coverage=coverage, no_repeat=no_repeat, gnmt_length=gnmt)
 result = ui.translate(settings, text, search)
 if result is None:

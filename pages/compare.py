@@ -78,9 +78,9 @@ for column, name in zip(st.columns(2, gap="large"), (name_a, name_b)):  # the tw
             ui.show_warnings(result.warnings)
             ui.big_text(result.text, "1.4rem")
             if references is not None:
-                many = len(references[0]) > 1
-                st.metric(t("compare.sentence_chrf_many" if many else "compare.sentence_chrf", n=len(references[0])),
-                          f"{sentence_chrf(result.text, references[0]):.1f}")  # fmt: skip
+                st.metric(t("compare.sentence_chrf"), f"{sentence_chrf(result.text, references[0]):.1f}")
+                if len(references[0]) > 1:
+                    st.caption(t("compare.sentence_chrf_many", n=len(references[0])))
             st.caption(
                 t(
                     "compare.meta",

@@ -759,7 +759,7 @@ def timeline_figure(timeline: dict, probe: int, *, labels: Mapping[str, str] | N
     steps = [s["step"] for s in snapshots]
     # heatmap above, curves below: each gets the page's whole width, on a tablet too
     rows = len(snapshots[-1]["outputs"][probe]["tgt_tokens"])
-    heat_px, gap_px, curve_px = max(160, CELL * min(rows, 40) + 20), _label_room(src_tokens) + 50, 220
+    heat_px, gap_px, curve_px = max(160, CELL * min(rows, 40) + 20), _label_room(src_tokens) + 75, 220
     total_px = heat_px + gap_px + curve_px
     fig = make_subplots(
         rows=2,

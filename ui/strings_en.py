@@ -311,7 +311,7 @@ STRINGS = {
     "compare.reference": "This is a test sentence ({domain}). Reference:",
     "compare.references": "This is a test sentence ({domain}), translated {n} ways. References:",
     "compare.sentence_chrf": "chrF against the reference",
-    "compare.sentence_chrf_many": "chrF against the closest of {n} references",
+    "compare.sentence_chrf_many": "against the closest of its {n} references",
     "compare.meta": "model time {ms} ms · score {score} · {n} target tokens",
     "compare.where": "Where each model looks",
     "compare.heatmap_title": "{name}: attention α_ij",
@@ -412,8 +412,8 @@ STRINGS = {
     "training.no_timeline": "{name} has no timeline.json yet: it was trained before the timeline was recorded. "
     "Its training curves:",
     "training.probe": "Probe sentence",
-    "training.figure_caption": "Left: α of the greedy output at the chosen step (rows change as the output changes). "
-    "Right: dev chrF and dev loss, the orange line marks the step.",
+    "training.figure_caption": "Above: α of the greedy output at the chosen step (rows change as the output changes). "
+    "Below: dev chrF and dev loss, the orange line marks the step.",
     "training.fixed": "{name} has no attention, so there is no alignment to watch; its greedy outputs still show how "
     "it learned.",
     "training.outputs": "The probe's greedy output at each step",

@@ -299,7 +299,7 @@ STRINGS = {
     "compare.reference": "테스트 문장입니다 ({domain}). 정답:",
     "compare.references": "테스트 문장입니다 ({domain}). 번역이 {n}가지 있습니다. 정답:",
     "compare.sentence_chrf": "정답 대비 chrF",
-    "compare.sentence_chrf_many": "정답 {n}개 중 가장 가까운 것 대비 chrF",
+    "compare.sentence_chrf_many": "정답 {n}개 중 가장 가까운 것 대비",
     "compare.meta": "모델 시간 {ms} ms · 점수 {score} · 번역 토큰 {n}개",
     "compare.where": "모델마다 보는 곳",
     "compare.heatmap_title": "{name}: 어텐션 가중치 α_ij",
@@ -397,7 +397,7 @@ STRINGS = {
     "training.unreadable": "{name}의 학습 기록을 읽을 수 없습니다",
     "training.no_timeline": "{name}에는 아직 timeline.json이 없습니다: 학습 기록을 남기기 전에 학습한 모델입니다. 학습 곡선:",
     "training.probe": "탐침 문장",
-    "training.figure_caption": "왼쪽: 고른 단계에서 탐욕 출력의 α (출력이 바뀌면 행도 바뀝니다). 오른쪽: dev chrF와 dev "
+    "training.figure_caption": "위: 고른 단계에서 탐욕 출력의 α (출력이 바뀌면 행도 바뀝니다). 아래: dev chrF와 dev "
     "손실, 주황 선이 그 단계입니다.",
     "training.fixed": "{name}에는 어텐션이 없어 볼 정렬이 없습니다. 탐욕 출력은 여전히 어떻게 배웠는지 보여 줍니다.",
     "training.outputs": "단계마다 탐침 문장의 탐욕 출력",
