@@ -7,7 +7,14 @@ from typing import Any
 
 import torch
 
-from .checkpoint import atomic_torch_save, atomic_write_bytes, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    atomic_torch_save,
+    atomic_write_bytes,
+    load_checkpoint,
+    read_config,
+    save_checkpoint,
+)
 from .data import read_pairs_tsv
 from .jsonfiles import read_jsonl
 from .model import Seq2Seq
@@ -47,6 +54,20 @@ def save_snapshot(folder: Path, model: Seq2Seq, step: int, keep: int) -> None:
     trim_snapshots(folder, step, keep)
 
 
+def _progress_at(run_dir: Path, step: int) -> dict[str, Any] | None:
+    """The saved progress (data position included: epoch and batch) of last/ or best/ when either is at
+    `step`: an average continued with `train --init-from` must go on with the batches after that step,
+    not after best/'s earlier one."""
+    for name in ("last", "best"):
+        try:
+            progress = read_config(run_dir / name).get("progress") or {}
+        except (CheckpointError, OSError):
+            continue
+        if progress.get("step") == step:
+            return dict(progress)
+    return None
+
+
 def average_snapshots(run_dir: str | Path, last: int, dest: str | Path) -> dict[str, Any]:
     """Average the run's last `last` snapshots into a checkpoint folder beside best/.
 
@@ -74,7 +95,7 @@ def average_snapshots(run_dir: str | Path, last: int, dest: str | Path) -> dict[
         raise ValueError(f"{run_dir / 'best'}: its config.json has no dev chrF to compare with")
     best.model.load_state_dict(averaged)
     chrf = mean_chrf(dev_chrf(best.model, dev_pairs, best.src_tokenizer, best.tgt_tokenizer))
-    progress = {**best.config.get("progress", {}), "step": steps[-1]}  # best/ may be an earlier step
+    progress = _progress_at(run_dir, steps[-1]) or {**best.config.get("progress", {}), "step": steps[-1]}
     for row in read_jsonl(run_dir / METRICS_FILE):
         if row.get("step") == steps[-1]:  # the budget is the last snapshot's: its minutes and tokens
             progress.update({k: row[m] for m, k in _PROGRESS_OF_ROW.items() if m in row})

@@ -301,8 +301,11 @@ def test_snapshots_keep_the_last_n_and_average_into_a_checkpoint(toy_corpus, tmp
 
     rows = {row["step"]: row for row in read_metrics(run / "metrics.jsonl")}
     best_config = json.loads((run / "best" / "config.json").read_text())  # as if best/ were step 200
-    best_config["progress"].update(step=200, train_tokens=rows[200]["train_tokens"], elapsed=1.0)
+    best_config["progress"].update(
+        step=200, train_tokens=rows[200]["train_tokens"], elapsed=1.0, epoch=0, batch=1
+    )
     (run / "best" / "config.json").write_text(json.dumps(best_config))
+    last = json.loads((run / "last" / "config.json").read_text())["progress"]
     report = average_snapshots(run, 2, tmp_path / "averaged")
     assert report["steps"] == [200, 250]
     assert 0 <= report["dev_chrf"] <= 100 and 0 <= report["best_dev_chrf"] <= 100
@@ -317,6 +320,8 @@ def test_snapshots_keep_the_last_n_and_average_into_a_checkpoint(toy_corpus, tmp
     assert progress["step"] == 250  # the budget is the last snapshot's, not best/'s
     assert progress["train_tokens"] == rows[250]["train_tokens"] > rows[200]["train_tokens"]
     assert progress["elapsed"] == rows[250]["elapsed_s"]
+    # and its data position: train --init-from goes on with the batches after step 250, not after 200
+    assert (progress["epoch"], progress["batch"]) == (last["epoch"], last["batch"]) != (0, 1)
 
     (tmp_path / "averaged" / "eval_summary.json").unlink(missing_ok=True)
     card = write_card(tmp_path / "averaged")
