@@ -105,6 +105,22 @@ def test_resume_after_kill_continues_from_the_saved_step(toy_corpus, tmp_path):
         torch.testing.assert_close(value, expected[key], rtol=1e-4, atol=1e-5)
 
 
+def _signal_at_step(monkeypatch, step: int, signum: int):
+    """Make the trainer send itself `signum` right after step `step`; returns the real train_step."""
+    import seq2seq.train as train_module
+
+    real_step = train_module.Trainer.train_step
+
+    def signalled(self, examples):
+        out = real_step(self, examples)
+        if self.state.step == step:
+            os.kill(os.getpid(), signum)
+        return out
+
+    monkeypatch.setattr(train_module.Trainer, "train_step", signalled)
+    return real_step
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
 def test_a_stop_signal_saves_last_at_that_step_and_resume_is_exact(toy_corpus, tmp_path, monkeypatch, signum):
     """A session ending its processes between evaluations loses nothing: last/ is saved at the step
@@ -115,15 +131,7 @@ def test_a_stop_signal_saves_last_at_that_step_and_resume_is_exact(toy_corpus, t
     reference = train(
         load_train_config(None, _overrides(toy_corpus, tmp_path, "straight", *steps)), show_progress=False
     )
-    real_step = train_module.Trainer.train_step
-
-    def signalled(self, examples):
-        out = real_step(self, examples)
-        if self.state.step == 37:
-            os.kill(os.getpid(), signum)
-        return out
-
-    monkeypatch.setattr(train_module.Trainer, "train_step", signalled)
+    real_step = _signal_at_step(monkeypatch, 37, signum)
     cfg = load_train_config(None, _overrides(toy_corpus, tmp_path, "stopped", *steps))
     before = signal.getsignal(signum)  # SIG_IGN for SIGINT when pytest runs as a background job
     train(cfg, show_progress=False)
@@ -157,15 +165,7 @@ def test_each_recipe_option_trains_saves_resumes_exactly_and_loads(toy_corpus, t
     reference = train(
         load_train_config(None, _overrides(toy_corpus, tmp_path, "straight", *steps)), show_progress=False
     )
-    real_step = train_module.Trainer.train_step
-
-    def signalled(self, examples):
-        out = real_step(self, examples)
-        if self.state.step == 37:
-            os.kill(os.getpid(), signal.SIGTERM)
-        return out
-
-    monkeypatch.setattr(train_module.Trainer, "train_step", signalled)
+    real_step = _signal_at_step(monkeypatch, 37, signal.SIGTERM)
     cfg = load_train_config(None, _overrides(toy_corpus, tmp_path, "stopped", *steps))
     train(cfg, show_progress=False)
     monkeypatch.setattr(train_module.Trainer, "train_step", real_step)

@@ -28,6 +28,7 @@ from seq2seq.evaluate import buckets_table
 from seq2seq.export import file_name
 from seq2seq.familiarity import SourceLM, knows_better
 from seq2seq.jsonfiles import read_json
+from seq2seq.lecture import LECTURE_SENTENCES
 from seq2seq.model import ATTENTIONS
 from seq2seq.neighbours import TRAIN_FILE
 from seq2seq.translator import MAX_INPUT_CHARS, Translation, Translator, load_translator
@@ -42,16 +43,7 @@ ERRORS = (ValueError, CheckpointError, CorpusError, OSError)  # what the library
 MISSING = "–"  # a score that does not exist (a length bucket with no test sentence)
 # Examples for both families, everyday first, labelled by family; sources only (the model writes the Korean)
 EXAMPLES = {
-    "everyday": [
-        "How are you?",
-        "I love you.",
-        "Thank you very much.",
-        "The weather is nice today.",
-        "Where is the train station?",
-        "I am a student.",
-        "Be sure to lock the door before you go to bed.",
-        "I want to learn Korean.",
-    ],
+    "everyday": [*LECTURE_SENTENCES, "I want to learn Korean."],
     "software": [
         "Choose Format - Cells and click the Borders tab.",
         "Select the cells that you want to merge.",
