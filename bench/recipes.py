@@ -12,12 +12,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from seq2seq import load_translator
 from seq2seq.data import read_pairs_tsv
 from seq2seq.decoding import GREEDY
-from seq2seq.diagnostics import sharpness
+from seq2seq.diagnostics import mean_sharpness
 from seq2seq.jsonfiles import read_jsonl
 from seq2seq.snapshots import METRICS_FILE
 
@@ -31,12 +29,7 @@ def run_row(run: Path, pairs) -> dict:
     translator = load_translator(run / "last")
     found = translator.translate_batch([p.source for p in pairs], GREEDY, batch_size=64)
     scores = score(pairs, [t.text for t in found])
-    peaks, entropies = [], []
-    for t in found:
-        if t.attention is not None:
-            peak, entropy = sharpness(t.attention)
-            peaks.append(peak)
-            entropies.append(entropy)
+    sharp = mean_sharpness(t.attention for t in found)
     train = translator.config.get("train", {})
     return {
         "run": run.name,
@@ -47,8 +40,8 @@ def run_row(run: Path, pairs) -> dict:
         "dev_loss": last["dev_loss"],
         "vocab": f"{train.get('src_vocab', '?')}/{train.get('tgt_vocab', '?')}",
         "parameters": translator.config.get("parameters"),
-        "peak": round(float(np.concatenate(peaks).mean()), 3) if peaks else None,
-        "entropy": round(float(np.concatenate(entropies).mean()), 2) if entropies else None,
+        "peak": None if sharp is None else round(sharp[0], 3),
+        "entropy": None if sharp is None else round(sharp[1], 2),
         "curve": [(r["step"], r["dev_chrf"]) for r in log],
         **scores,
     }

@@ -7,8 +7,6 @@ import lzma
 import shutil
 from pathlib import Path
 
-import numpy as np
-
 from .checkpoint import (
     CARD_FILE,
     CONFIG_FILE,
@@ -21,7 +19,7 @@ from .checkpoint import (
 from .data import read_pairs_tsv
 from .decoding import APP_SEARCH, Search
 from .device import hardware
-from .diagnostics import sharpness
+from .diagnostics import mean_sharpness, sharpness
 from .evaluate import AGREEMENT_FILE, ALL_GROUP, evaluate_checkpoint, group_parts, read_eval
 from .familiarity import FAMILIARITY_FILE
 from .general import LICENCES, NONCOMMERCIAL
@@ -268,15 +266,8 @@ def _test_lines(summary: dict, buckets: list[dict] | None, rows: list[dict]) -> 
 
 def _sharpness(rows: list[dict]) -> tuple[str, str]:
     """Mean largest α and mean entropy over every output token of `rows` ('–' without attention)."""
-    peaks, entropies = [], []
-    for row in rows:
-        if row.get("attention"):
-            peak, entropy = sharpness(row["attention"])
-            peaks.append(peak)
-            entropies.append(entropy)
-    if not peaks:
-        return "–", "–"
-    return f"{np.concatenate(peaks).mean():.3f}", f"{np.concatenate(entropies).mean():.2f}"
+    found = mean_sharpness(row.get("attention") or None for row in rows)
+    return ("–", "–") if found is None else (f"{found[0]:.3f}", f"{found[1]:.2f}")
 
 
 def _lecture_lines(folder: Path) -> list[str]:

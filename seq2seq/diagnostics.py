@@ -37,8 +37,7 @@ def attention_diagnostics(attention: np.ndarray) -> dict:
     """
     coverage = attention.sum(axis=0)
     words = coverage[:-1] if len(coverage) > 1 else coverage
-    rows = np.clip(attention, 1e-12, 1.0)
-    entropy = float(-(rows * np.log(rows)).sum(axis=1).mean())
+    entropy = float(sharpness(attention)[1].mean())
     peaks = attention.argmax(axis=1)
     forward = float((np.diff(peaks) >= 0).mean()) if len(peaks) > 1 else 1.0
     return {
@@ -55,9 +54,21 @@ def attention_diagnostics(attention: np.ndarray) -> dict:
 def sharpness(attention: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per target token i: the largest weight max_j α_ij and the entropy −Σ_j α_ij log α_ij (nats). A sharp
     alignment reads near 1 and 0; attention spread evenly over Tx tokens reads 1/Tx and log Tx."""
-    attention = np.asarray(attention, dtype=np.float64)
+    attention = np.asarray(attention)  # its own precision: eval.jsonl's entropy is computed in float32
+    if not np.issubdtype(attention.dtype, np.floating):
+        attention = attention.astype(np.float64)
     rows = np.clip(attention, 1e-12, 1.0)
     return attention.max(axis=1), -(rows * np.log(rows)).sum(axis=1)
+
+
+def mean_sharpness(attentions) -> tuple[float, float] | None:
+    """`sharpness` averaged over every output token of many α matrices (None skipped; None if none)."""
+    parts = [sharpness(a) for a in attentions if a is not None and len(a)]
+    if not parts:
+        return None
+    return float(np.concatenate([p for p, _ in parts]).mean()), float(
+        np.concatenate([e for _, e in parts]).mean()
+    )
 
 
 def sentence_row(source: str, reference: str, result, domain: str = "") -> dict:
