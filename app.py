@@ -3,7 +3,7 @@ interface language, puts the language switch and projector mode in the sidebar, 
 
 import streamlit as st
 
-from ui import shared
+from ui import sidebar
 from ui.i18n import t
 
 # file (its name is its address: /translate, /step_through, ...), title key, icon; the first is home, at /
@@ -18,7 +18,7 @@ PAGES = (
     ("pages/model_card.py", "nav.card", "📇"),
 )
 
-shared.frame()
+sidebar.frame()
 navigation = st.navigation(
     [st.Page(path, title=t(key), icon=icon, default=i == 0) for i, (path, key, icon) in enumerate(PAGES)]
 )

@@ -18,8 +18,9 @@ import tracemalloc
 from pathlib import Path
 
 from seq2seq import familiarity
+from seq2seq.calibration import unseen_sentences
 from seq2seq.data import read_pairs_tsv
-from seq2seq.familiarity import FAMILY_MARGIN, SourceLM, unseen_sentences
+from seq2seq.familiarity import FAMILY_MARGIN, SourceLM
 
 MARGINS = (0.0, FAMILY_MARGIN, 1.0, 2.0)
 LICENCES = ("/usr/share/common-licenses/GPL-3", "/usr/share/common-licenses/Apache-2.0")

@@ -16,9 +16,11 @@ from pathlib import Path
 import plotly.io as pio
 import torch
 
-from seq2seq import load_translator, viz, word_attention
+from seq2seq import load_translator, word_attention
 from seq2seq.data import read_pairs_tsv
 from seq2seq.decoding import app_search
+from seq2seq.viz.alignment import attention_heatmap
+from seq2seq.viz.style import use_template
 
 WORDS = (5, 15, 30, 60)
 
@@ -39,7 +41,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def run(checkpoint: str, repeats: int, threads: int) -> list[dict]:
     torch.set_num_threads(threads)
-    viz.use_template()  # as the app does
+    use_template()  # as the app does
     translator = load_translator(checkpoint, device="cpu")
     sources = [p.source for p in read_pairs_tsv(Path(checkpoint) / "test.tsv")]
     translator.translate("Warm up.")
@@ -53,7 +55,7 @@ def run(checkpoint: str, repeats: int, threads: int) -> list[dict]:
                 result = translator.translate(text, app_search(beam))
                 if result.attention is not None:
                     word_attention(result)
-                    figure = viz.attention_heatmap(result.attention, result.src_tokens, result.tgt_tokens)
+                    figure = attention_heatmap(result.attention, result.src_tokens, result.tgt_tokens)
                     pio.to_json(figure, validate=False)
                 times.append((time.perf_counter() - start) * 1000)
             rows.append(

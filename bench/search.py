@@ -18,7 +18,7 @@ from sacrebleu.metrics import CHRF
 from seq2seq import load_translator
 from seq2seq.data import LENGTH_BUCKETS, bucket_name, length_bucket, read_pairs_tsv
 from seq2seq.decoding import Search
-from seq2seq.translator import repetition
+from seq2seq.notices import repetition
 
 MAX_DOMAIN_LOSS = 0.5
 BASELINE = "beam 5"

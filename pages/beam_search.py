@@ -3,19 +3,20 @@ pick one to see its path and its attention."""
 
 import streamlit as st
 
-from seq2seq import viz
 from seq2seq.decoding import APP_SEARCH, Search
-from ui import shared as ui
+from seq2seq.viz.alignment import attention_heatmap
+from seq2seq.viz.beam import beam_tree, path_to
+from ui import figures, notices, sidebar, widgets
 from ui.i18n import t
 from ui.text import markdown_text
 
 PAGE_DEFAULT_BEAM = 4
 
-settings = ui.sidebar()
+settings = sidebar.settings()
 st.title("🌳 " + t("beam.title"))
 st.caption(t("beam.caption"))
 
-text = ui.sentence_input()
+text = widgets.sentence_input()
 search = settings.search
 if search.beam_size < 2:
     search = Search.of(APP_SEARCH, beam_size=PAGE_DEFAULT_BEAM, max_len=search.max_len)
@@ -28,34 +29,37 @@ with st.expander(t("beam.options")):  # the score's parts, to switch on and off 
                                  help=t("beam.no_repeat_help"))  # fmt: skip
     gnmt = st.toggle(t("beam.gnmt"), value=APP_SEARCH.gnmt_length, key="bs_gnmt", help=t("beam.gnmt_help"))
 search = Search.of(search, coverage=coverage, no_repeat=no_repeat, gnmt_length=gnmt)
-result = ui.translate(settings, text, search)
+result = notices.translate(settings, text, search)
 if result is None:
     st.stop()
-ui.show_warnings(result.warnings)
-ui.family_hint(settings, result)
+notices.show_warnings(result.warnings)
+notices.family_hint(settings, result)
 
 nodes, candidates = result.tree, result.nbest
 ends = result.nbest_ends()
-paths = [viz.path_to(nodes, end) for end in ends if end is not None]
+paths = [path_to(nodes, end) for end in ends if end is not None]
 pick = st.radio(  # keyed by what it picks from: a new sentence, model or beam starts on the best again
-    t("beam.pick", n=len(candidates)), range(len(candidates)),
-    key=ui.pick_key("bs_pick", settings.translator.name, result.source, search),
-    format_func=lambda k: f"{k + 1}. {markdown_text(candidates[k].text)}  ({t('beam.score')} {candidates[k].score:.3f})",
-)  # fmt: skip
-selected = viz.path_to(nodes, ends[pick]) if ends[pick] is not None else None
+    t("beam.pick", n=len(candidates)),
+    range(len(candidates)),
+    key=widgets.pick_key("bs_pick", settings.translator.name, result.source, search),
+    format_func=lambda k: (
+        f"{k + 1}. {markdown_text(candidates[k].text)}  ({t('beam.score')} {candidates[k].score:.3f})"
+    ),
+)
+selected = path_to(nodes, ends[pick]) if ends[pick] is not None else None
 if selected is None:
     st.caption(t("beam.not_in_tree"))
 show_pruned = st.toggle(t("beam.show_pruned"), key="bs_pruned", help=t("beam.show_pruned_help"))
-tree = viz.beam_tree(
-    nodes, selected_path=selected, nbest_paths=paths, show_pruned=show_pruned, labels=ui.figure_labels()
+tree = beam_tree(
+    nodes, selected_path=selected, nbest_paths=paths, show_pruned=show_pruned, labels=figures.figure_labels()
 )
-ui.chart(tree, "bs_tree", name=ui.png_name(settings, result.source, "beam-tree"))
+figures.chart(tree, "bs_tree", name=figures.png_name(settings, result.source, "beam-tree"))
 st.caption(t("beam.tree_caption", nodes=len(nodes), steps=max((n.step for n in nodes), default=-1) + 1,
              beam=search.beam_size, ms=f"{result.elapsed_ms:.0f}"))  # fmt: skip
 
 candidate = candidates[pick]
 st.subheader(t("beam.hypothesis", n=pick + 1))
-ui.big_text(candidate.text, "1.5rem")
+widgets.big_text(candidate.text, "1.5rem")
 st.caption(t("beam.hypothesis_meta", n=len(candidate.tgt_tokens))
            + ("" if candidate.finished else " · " + t("beam.unfinished")))  # fmt: skip
 st.markdown(t("beam.score_parts", logp=f"{candidate.logprob:.3f}", lp=f"{candidate.length_norm:.3f}",
@@ -63,12 +67,20 @@ st.markdown(t("beam.score_parts", logp=f"{candidate.logprob:.3f}", lp=f"{candida
 st.caption(t("beam.score_parts_help", alpha=f"{search.alpha:g}", beta=f"{search.coverage:g}",
              form=t("beam.lp_gnmt" if search.gnmt_length else "beam.lp_plain")))  # fmt: skip
 if candidate.attention is None:
-    ui.no_attention()
+    notices.no_attention()
 else:
-    ui.chart(viz.attention_heatmap(candidate.attention, result.src_tokens, candidate.tgt_tokens,
-                                   title=t("beam.heatmap_title", n=pick + 1), labels=ui.figure_labels(),
-                                   flagged_src=candidate.uncovered),
-             "bs_heatmap", name=ui.png_name(settings, result.source, f"beam-hypothesis{pick + 1}"))  # fmt: skip
+    figures.chart(
+        attention_heatmap(
+            candidate.attention,
+            result.src_tokens,
+            candidate.tgt_tokens,
+            title=t("beam.heatmap_title", n=pick + 1),
+            labels=figures.figure_labels(),
+            flagged_src=candidate.uncovered,
+        ),
+        "bs_heatmap",
+        name=figures.png_name(settings, result.source, f"beam-hypothesis{pick + 1}"),
+    )
     if candidate.uncovered:
         words = ", ".join(f"“{result.src_tokens[j].replace('▁', '')}”" for j in candidate.uncovered)
         st.caption(t("beam.uncovered", words=markdown_text(words), n=len(candidate.uncovered)))

@@ -8,12 +8,11 @@ from seq2seq import diagnostics
 from seq2seq.decoding import Search
 from seq2seq.diagnostics import DROPPED_BELOW, REPEATED_ABOVE
 from seq2seq.evaluate import read_eval
-from ui import errors_view
-from ui import shared as ui
+from ui import errors_view, models, notices, sidebar
 from ui.i18n import t
 from ui.text import markdown_text
 
-settings = ui.sidebar()
+settings = sidebar.settings()
 translator = settings.translator
 st.title("🔍 " + t("errors.title"))
 st.caption(t("errors.caption", low=f"{DROPPED_BELOW:g}", high=f"{REPEATED_ABOVE:g}"))
@@ -28,12 +27,16 @@ def analyse_upload(
         pairs, problems = diagnostics.read_upload(data)
         bar = st.progress(0.0, text=t("errors.translating", n=len(pairs)))
         rows = diagnostics.analyse_pairs(
-            ui.load(Path(folder)), pairs, search,
-            progress=lambda done, total: bar.progress(done / total, text=t("errors.translated", done=done, total=total)),
-        )  # fmt: skip
+            models.load(Path(folder)),
+            pairs,
+            search,
+            progress=lambda done, total: bar.progress(
+                done / total, text=t("errors.translated", done=done, total=total)
+            ),
+        )
         bar.empty()
         return rows, problems, None
-    except ui.ERRORS as exc:
+    except models.ERRORS as exc:
         return [], [], str(exc)
 
 
@@ -42,7 +45,7 @@ with test_tab:
     try:
         summary, _, eval_rows = read_eval(settings.folder)
     except ValueError as exc:
-        ui.show_error(t("common.cannot_read_scores", name=translator.name), exc)
+        notices.show_error(t("common.cannot_read_scores", name=translator.name), exc)
         summary, eval_rows = None, None
     if not eval_rows:
         st.info(t("errors.not_evaluated", name=translator.name, folder=markdown_text(settings.folder)))
@@ -65,10 +68,10 @@ with upload_tab:
     )
     if upload is not None:
         rows, problems, error = analyse_upload(
-            upload.getvalue(), str(settings.folder), ui.stamp(settings.folder), settings.search
+            upload.getvalue(), str(settings.folder), models.stamp(settings.folder), settings.search
         )
         if error:
-            ui.show_error(t("errors.cannot_use", name=upload.name), ValueError(error))
+            notices.show_error(t("errors.cannot_use", name=upload.name), ValueError(error))
         if problems:
             st.warning(t("errors.skipped", n=len(problems)))
             with st.expander(t("errors.problems")):

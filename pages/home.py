@@ -2,16 +2,17 @@
 
 import streamlit as st
 
-from seq2seq import lecture, viz, word_attention
+from seq2seq import lecture, word_attention
 from seq2seq.evaluate import BUCKETS_FILE
 from seq2seq.jsonfiles import read_json
 from seq2seq.model import DECODER_FORMULAS
-from ui import lengths
-from ui import shared as ui
+from seq2seq.viz.alignment import attention_heatmap
+from seq2seq.viz.curves import length_curve
+from ui import figures, lengths, models, notices, sidebar, widgets
 from ui.i18n import t
 from ui.text import markdown_text
 
-settings = ui.sidebar()
+settings = sidebar.settings()
 translator = settings.translator
 st.title("🧭 " + t("home.title"))
 st.markdown(t("home.intro"))
@@ -37,24 +38,27 @@ with right:
     else:
         st.caption(t("home.eq_fixed"))
 with left:
-    text = ui.sentence_input()
-    result = ui.translate(settings, text)
+    text = widgets.sentence_input()
+    result = notices.translate(settings, text)
     if result is not None:
-        ui.show_warnings(result.warnings)
-        ui.family_hint(settings, result)
+        notices.show_warnings(result.warnings)
+        notices.family_hint(settings, result)
         st.caption(t("home.translation"))
-        ui.big_text(result.text)
+        widgets.big_text(result.text)
         st.caption(t("home.meta", model=translator.name, ms=f"{result.elapsed_ms:.0f}", beam=settings.beam_size,
                      src=len(result.src_tokens), tgt=len(result.tgt_tokens)))  # fmt: skip
 
-labels = ui.figure_labels()
+labels = figures.figure_labels()
 if result is not None:
     if result.attention is not None:
-        ui.chart(viz.attention_heatmap(result.attention, result.src_tokens, result.tgt_tokens, labels=labels),
-                 "home_heatmap", name=ui.png_name(settings, result.source, "attention"))  # fmt: skip
+        figures.chart(
+            attention_heatmap(result.attention, result.src_tokens, result.tgt_tokens, labels=labels),
+            "home_heatmap",
+            name=figures.png_name(settings, result.source, "attention"),
+        )
         st.caption(t("home.hover"))
     else:
-        ui.no_attention()
+        notices.no_attention()
 
 st.subheader(t("home.explore"))
 LINKS = [("pages/translate.py", "nav.translate", "🔤"), ("pages/step_through.py", "nav.step", "👣"),
@@ -108,17 +112,17 @@ with st.expander(t("home.s3_title")):
 with st.expander(t("home.s4_title")):
     st.markdown(t("home.s4_text"))
     curves = {}
-    for folder in ui.models_by_attention(settings):
+    for folder in models.models_by_attention(settings):
         try:
             buckets = read_json(folder / BUCKETS_FILE) if folder is not None else None
         except ValueError as exc:
-            ui.show_error(t("common.cannot_read_scores", name=folder.name), exc)
+            notices.show_error(t("common.cannot_read_scores", name=folder.name), exc)
             buckets = None
         if buckets:
             curves[folder.name] = buckets
     if len(curves) == 2:
-        ui.chart(viz.length_curve(curves, labels=labels), "home_length_curve")
-        lengths.gap_sentences(settings, *ui.models_by_attention(settings), "home_gap_switch")
+        figures.chart(length_curve(curves, labels=labels), "home_length_curve")
+        lengths.gap_sentences(settings, *models.models_by_attention(settings), "home_gap_switch")
         st.page_link("pages/compare.py", label=t("home.s4_link"), icon="⚖️")
     else:
         st.info(t("home.s4_missing"))
@@ -139,7 +143,12 @@ with st.expander(t("home.s5_title")):
 with st.expander(t("home.s6_title")):
     st.markdown(t("home.s6_text"))
     if words is not None:
-        ui.chart(viz.attention_heatmap(words.matrix, words.src_words, words.tgt_words, title=t("home.s6_figure"), labels=labels),
-                 "home_word_heatmap", name=ui.png_name(settings, result.source, "attention-words"))  # fmt: skip
+        figures.chart(
+            attention_heatmap(
+                words.matrix, words.src_words, words.tgt_words, title=t("home.s6_figure"), labels=labels
+            ),
+            "home_word_heatmap",
+            name=figures.png_name(settings, result.source, "attention-words"),
+        )
     else:
-        ui.no_attention()
+        notices.no_attention()

@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from seq2seq import viz
 from seq2seq.checkpoint import CONFIG_FILE
 from seq2seq.evaluate import AGREEMENT_FILE, BUCKETS_FILE, SUMMARY_FILE, domains_table, group_parts
 from seq2seq.jsonfiles import read_json, read_jsonl
 from seq2seq.snapshots import METRICS_FILE
-from ui import shared as ui
+from seq2seq.viz.curves import length_curve, training_curves
+from ui import figures, models, notices, sidebar, widgets
 from ui.i18n import t
 
 
@@ -18,10 +18,10 @@ def group_label(group: str) -> str:
     return t(f"card.group.{kind}", value=value)
 
 
-settings = ui.sidebar()
+settings = sidebar.settings()
 folder, translator = settings.folder, settings.translator
 st.title("📇 " + t("card.title", name=translator.name))
-st.caption(ui.attention_label(translator))
+st.caption(models.attention_label(translator))
 st.latex(translator.attention_kind.formula)
 
 try:
@@ -30,18 +30,18 @@ try:
     )
     agreement = read_json(folder / AGREEMENT_FILE)
 except ValueError as exc:
-    ui.show_error(t("common.cannot_read_scores", name=translator.name), exc)
+    notices.show_error(t("common.cannot_read_scores", name=translator.name), exc)
     st.stop()
 
 st.header(t("card.test_scores"))
 if isinstance(summary, dict):
-    with ui.row():
-        ui.metric("chrF", summary.get("chrf", ui.MISSING))
-        ui.metric(f"BLEU ({summary.get('bleu_tokenize', '?')})", summary.get("bleu", ui.MISSING))
-        ui.metric(t("card.sentences"), summary.get("sentences", ui.MISSING))
-        ui.metric(
+    with widgets.row():
+        widgets.metric("chrF", summary.get("chrf", widgets.MISSING))
+        widgets.metric(f"BLEU ({summary.get('bleu_tokenize', '?')})", summary.get("bleu", widgets.MISSING))
+        widgets.metric(t("card.sentences"), summary.get("sentences", widgets.MISSING))
+        widgets.metric(
             t("card.speed"),
-            summary.get("sentences_per_s", ui.MISSING),
+            summary.get("sentences_per_s", widgets.MISSING),
             help=t("card.speed_help", device=summary.get("device", "?")),
         )
     st.caption(t("card.beam", beam=summary.get("beam_size", "?")))
@@ -53,8 +53,8 @@ else:
     st.info(t("card.not_evaluated"))
 if buckets:
     st.subheader(t("card.by_length"))
-    ui.chart(viz.length_curve({translator.name: buckets}, labels=ui.figure_labels()), "mc_length_curve")
-    ui.show_buckets({translator.name: buckets}, key="mc_buckets")
+    figures.chart(length_curve({translator.name: buckets}, labels=figures.figure_labels()), "mc_length_curve")
+    widgets.show_buckets({translator.name: buckets}, key="mc_buckets")
 if isinstance(agreement, dict) and agreement.get("rows"):
     st.subheader(t("card.agreement"))
     st.caption(t("card.agreement_caption"))
@@ -65,7 +65,7 @@ if isinstance(agreement, dict) and agreement.get("rows"):
     st.dataframe(table, hide_index=True, key="mc_agreement")
 
 st.header(t("card.training"))
-ui.chart(viz.training_curves(read_jsonl(folder / METRICS_FILE), labels=ui.figure_labels()), "mc_curves")
+figures.chart(training_curves(read_jsonl(folder / METRICS_FILE), labels=figures.figure_labels()), "mc_curves")
 st.header(t("card.card"))
 if translator.card.strip():
     st.caption(t("card.card_language"))

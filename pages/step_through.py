@@ -4,17 +4,16 @@ and follow (or lead) a lesson."""
 
 import streamlit as st
 
-from ui import classroom, links, stepper
-from ui import shared as ui
+from ui import classroom, links, notices, sidebar, stepper, widgets
 from ui.i18n import t
 from ui.text import markdown_text
 
 lesson = classroom.follow()  # before the sidebar: a following student takes the teacher's sentence and model
-settings = ui.sidebar()
+settings = sidebar.settings()
 st.title("👣 " + t("step.title"))
 st.caption(t("step.caption"))
 
-text = ui.sentence_input()
+text = widgets.sentence_input()
 top_k = st.slider(t("step.top_k"), 3, 10, 5, key="st_topk")
 session = stepper.session_for(settings, text, top_k)
 if session is None:
@@ -25,12 +24,12 @@ if lesson is not None and lesson.sentence == session.source and lesson.checkpoin
     target, forced = lesson.step, dict(lesson.forced)  # the teacher's step, and the tokens forced on the way
 if target is not None:
     stepper.go_to(session, target, forced)
-translation = ui.translate(
+translation = notices.translate(
     settings, text
 )  # cached: its warnings (far from the training data, say) hold here too
-ui.show_warnings(translation.warnings if translation is not None else session.warnings)
+notices.show_warnings(translation.warnings if translation is not None else session.warnings)
 if translation is not None:
-    ui.family_hint(settings, translation)
+    notices.family_hint(settings, translation)
     stepper.beam_differs(settings, text, translation)
 classroom.guess_controls()
 max_len = settings.search.max_len

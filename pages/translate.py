@@ -4,23 +4,23 @@ the n-best list, downloads, and the training pairs nearest to the sentence."""
 import pandas as pd
 import streamlit as st
 
-from seq2seq import attribution, export, viz
-from seq2seq.translator import word_level
-from ui import links, neighbours_panel
-from ui import shared as ui
+from seq2seq import attribution, export
+from seq2seq.viz.alignment import attention_heatmap
+from seq2seq.words import word_level
+from ui import figures, links, models, neighbours_panel, notices, sidebar, widgets
 from ui.i18n import t
 from ui.text import markdown_text
 
-settings = ui.sidebar()
+settings = sidebar.settings()
 st.title("🔤 " + t("translate.title"))
 st.caption(t("translate.caption"))
 
-text = ui.sentence_input()
-result = ui.translate(settings, text)
+text = widgets.sentence_input()
+result = notices.translate(settings, text)
 if result is None:
     st.stop()
-ui.show_warnings(result.warnings)
-ui.family_hint(settings, result)
+notices.show_warnings(result.warnings)
+notices.family_hint(settings, result)
 
 candidates = result.nbest
 pick = 0
@@ -37,27 +37,33 @@ if len(candidates) > 1:
         hide_index=True, key="tr_nbest",
     )  # fmt: skip
     pick = st.radio(  # a new sentence, model or beam starts again on the best hypothesis
-        t("translate.show_attention_of"), range(len(candidates)), horizontal=True,
-        key=ui.pick_key("tr_pick", settings.translator.name, result.source, settings.search),
+        t("translate.show_attention_of"),
+        range(len(candidates)),
+        horizontal=True,
+        key=widgets.pick_key("tr_pick", settings.translator.name, result.source, settings.search),
         format_func=lambda k: f"{k + 1}. {markdown_text(candidates[k].text)}",
-    )  # fmt: skip
+    )
 candidate = candidates[pick]
 
 st.subheader(t("translate.translation") if pick == 0 else t("translate.hypothesis", n=pick + 1))
-ui.big_text(candidate.text, "1.8rem")
-with ui.row():  # metrics at their own width, wrapping on a narrow screen instead of cutting labels
-    ui.metric(t("translate.metric.time"), f"{result.elapsed_ms:.0f} ms", help=t("translate.metric.time_help"))
-    ui.metric(
+widgets.big_text(candidate.text, "1.8rem")
+with widgets.row():  # metrics at their own width, wrapping on a narrow screen instead of cutting labels
+    widgets.metric(
+        t("translate.metric.time"), f"{result.elapsed_ms:.0f} ms", help=t("translate.metric.time_help")
+    )
+    widgets.metric(
         t("translate.metric.search"),
         t("translate.greedy") if settings.beam_size == 1 else f"beam {settings.beam_size}",
     )
-    ui.metric(t("translate.metric.score"), f"{candidate.score:.3f}", help=t("translate.metric.score_help"))
-    ui.metric(t("translate.metric.tokens"), f"{len(result.src_tokens)} → {len(candidate.tgt_tokens)}")
+    widgets.metric(
+        t("translate.metric.score"), f"{candidate.score:.3f}", help=t("translate.metric.score_help")
+    )
+    widgets.metric(t("translate.metric.tokens"), f"{len(result.src_tokens)} → {len(candidate.tgt_tokens)}")
 if not candidate.finished:
     st.warning(t("common.length_limit"))
 
 if candidate.attention is None:
-    ui.no_attention()
+    notices.no_attention()
     st.stop()
 
 
@@ -65,10 +71,10 @@ if candidate.attention is None:
 def where_it_looked() -> None:
     """The heatmap and its switches: a toggle reruns this part only, not the translation."""
     st.subheader(t("translate.where"))
-    with ui.row():
+    with widgets.row():
         word = st.toggle(t("translate.word_level"), key="tr_words", help=t("translate.word_level_help"))
         compare = st.toggle(t("translate.saliency"), key="tr_saliency", help=t("translate.saliency_help"))
-        colour_range = ui.heatmap_range_control("tr_range")
+        colour_range = figures.heatmap_range_control("tr_range")
     level = "word" if word else "subword"
     links.write(level=level)
     shown = word_level(candidate.attention, result.src_tokens, candidate.tgt_tokens) if word else None
@@ -77,31 +83,33 @@ def where_it_looked() -> None:
         if word
         else (candidate.attention, result.src_tokens, candidate.tgt_tokens)
     )
-    labels = ui.figure_labels()
-    ui.chart(viz.attention_heatmap(matrix, src, tgt, title=t("translate.heatmap_title", level=t("translate.level." + level)),
-                                   colour_range=colour_range, labels=labels),
-             "tr_heatmap", name=export.file_name(settings.translator.name, result.source, f"attention-{level}", "png"))  # fmt: skip
+    labels = figures.figure_labels()
+    figures.chart(attention_heatmap(matrix, src, tgt, title=t("translate.heatmap_title", level=t("translate.level." + level)),
+                                    colour_range=colour_range, labels=labels),
+                  "tr_heatmap", name=export.file_name(settings.translator.name, result.source, f"attention-{level}", "png"))  # fmt: skip
     st.caption(t("translate.heatmap_caption"))
     if compare:
         method = st.radio(t("translate.method"), attribution.METHODS, horizontal=True, key="tr_method",
                           format_func=lambda m: t("translate.method." + m))  # fmt: skip
         try:
-            raw = ui.saliency(settings, result, pick, method)
+            raw = models.saliency(settings, result, pick, method)
         except ValueError as exc:
-            ui.show_error(t("translate.saliency_failed"), exc)
+            notices.show_error(t("translate.saliency_failed"), exc)
             return
         scores = word_level(raw, result.src_tokens, candidate.tgt_tokens).matrix if word else raw
         agree = attribution.agreement(matrix, scores)
-        with ui.row():
-            ui.metric(t("translate.agree_top"), f"{agree.top_match:.0%}", help=t("translate.agree_top_help"))
-            ui.metric(
+        with widgets.row():
+            widgets.metric(
+                t("translate.agree_top"), f"{agree.top_match:.0%}", help=t("translate.agree_top_help")
+            )
+            widgets.metric(
                 t("translate.agree_rank"),
                 f"{agree.rank_correlation:.2f}",
                 help=t("translate.agree_rank_help"),
             )
-        ui.chart(viz.attention_heatmap(scores, src, tgt, title=t("translate.saliency_title", method=t("translate.method." + method)),
-                                       colour_range=colour_range, colorscale="Oranges", value_name=t("translate.attribution"), labels=labels),
-                 "tr_saliency_map", name=export.file_name(settings.translator.name, result.source, f"{method}-{level}", "png"))  # fmt: skip
+        figures.chart(attention_heatmap(scores, src, tgt, title=t("translate.saliency_title", method=t("translate.method." + method)),
+                                        colour_range=colour_range, colorscale="Oranges", value_name=t("translate.attribution"), labels=labels),
+                      "tr_saliency_map", name=export.file_name(settings.translator.name, result.source, f"{method}-{level}", "png"))  # fmt: skip
         st.caption(t("translate.saliency_caption"))
     meta = {"model": settings.translator.name, "source": result.source, "translation": candidate.text, "level": level,
             "beam_size": settings.beam_size, "rank": pick + 1}  # fmt: skip

@@ -26,10 +26,11 @@ from .general import LICENCES, NONCOMMERCIAL
 from .jsonfiles import EVAL_DECIMALS, read_json, read_jsonl
 from .lecture import LECTURE_SENTENCES
 from .model import ATTENTIONS
+from .notices import repetition
 from .snapshots import METRICS_FILE
 from .timeline import TIMELINE_FILE
 from .timeline import write_shipped as write_shipped_timeline
-from .translator import load_translator, repetition
+from .translator import load_translator
 
 TEST_FILE, TRAIN_FILE, ATTRIBUTION_FILE = "test.tsv", "train.tsv.xz", "ATTRIBUTION.md"
 MPL = (

@@ -100,7 +100,7 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from .familiarity import calibrate_checkpoint
+    from .calibration import calibrate_checkpoint
 
     report = calibrate_checkpoint(args.checkpoint, args.dev, args.unseen, per_domain=args.per_domain)
     print(json.dumps(report, indent=2, ensure_ascii=False))
@@ -155,7 +155,13 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m seq2seq", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_data_commands, _training_commands, _shipping_commands, _translate_command):
+        add(sub)
+    return parser
 
+
+def _data_commands(sub) -> None:
+    """`data libreoffice | general | mixed`: build a corpus from its sources."""
     data = sub.add_parser("data", help="build a corpus")
     data_sub = data.add_subparsers(dest="source", required=True)
     lo = data_sub.add_parser("libreoffice", help="LibreOffice help + UI strings from Debian packages")
@@ -187,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         general.set_defaults(func=_cmd_data_general)
 
+
+def _training_commands(sub) -> None:
+    """`train`, `evaluate` and `average`: a run and its scores."""
     tr = sub.add_parser("train", help="train a model")
     tr.add_argument("--config", default=None)
     tr.add_argument("--resume", action="store_true", help="continue from <out_dir>/<name>/last")
@@ -215,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     av.add_argument("--last", type=int, default=5)
     av.set_defaults(func=_cmd_average)
 
+
+def _shipping_commands(sub) -> None:
+    """`export`, `card`, `agreement`, `calibrate`: what a shipped checkpoint carries beside its weights."""
     ex = sub.add_parser("export", help="ship a run's best checkpoint: eval files, test split, card.md")
     ex.add_argument("run_checkpoint", help="e.g. runs/enko-general-additive/best")
     ex.add_argument("dest", help="e.g. checkpoints/enko-general-additive")
@@ -254,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--per-domain", type=int, default=400)
     ca.set_defaults(func=_cmd_calibrate)
 
+
+def _translate_command(sub) -> None:
     tl = sub.add_parser("translate", help="translate one sentence")
     tl.add_argument("checkpoint")
     tl.add_argument("text")
@@ -262,7 +276,6 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--device", default=None)
     tl.add_argument("--json", action="store_true")
     tl.set_defaults(func=_cmd_translate)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,9 @@ import yaml
 
 FORMAT_VERSION = 1  # bump when the checkpoint layout or state_dict keys change
 RNN_TYPES = ("gru", "lstm")
+# The attention variants a config may name; `model.ATTENTIONS` maps each to its code (a test keeps the two
+# lists equal). Named here, not read from the model, so the config never imports what it configures.
+ATTENTION_NAMES = ("additive", "dot", "general", "none")
 
 
 @dataclass
@@ -30,10 +33,8 @@ class ModelConfig:
     word_dropout: float = 0.0  # training: each source token's whole embedding is zeroed with this chance
 
     def __post_init__(self) -> None:
-        from .model import ATTENTIONS  # the one list of attention variants, beside their code
-
-        if self.attention not in ATTENTIONS:
-            raise ValueError(f"attention must be one of {tuple(ATTENTIONS)}, got {self.attention!r}")
+        if self.attention not in ATTENTION_NAMES:
+            raise ValueError(f"attention must be one of {ATTENTION_NAMES}, got {self.attention!r}")
         if self.tie_embeddings and self.embed_dim != self.hidden_size:
             raise ValueError(
                 f"tie_embeddings needs embed_dim = hidden_size (the attentional vector's size), "

@@ -1,7 +1,8 @@
-"""Search over `Decoder.step`: batched greedy, batched beam search with its tree, and a stepping session.
+"""Search over `Decoder.step`: batched greedy, and batched beam search with its tree (`Search` says which,
+with its penalties). Stepping one sentence a step at a time lives in `session`.
 
-All three call the same step function the trainer uses, so stepping to the end equals greedy
-translation and beam size 1 equals greedy, by construction and by test.
+Both call the same step function the trainer uses (as `session.StepSession` does), so stepping to the end
+equals greedy translation and beam size 1 equals greedy, by construction and by test.
 """
 
 from __future__ import annotations
@@ -190,20 +191,8 @@ def beam_search(
         parents = torch.div(top_index, vocab, rounding_mode="floor")
         tokens = top_index % vocab
         flat_parents = (torch.arange(n, device=device)[:, None] * k + parents).view(-1)
-        # history is kept for every sentence of the batch; ones that already left hold dead slots
-        tok_np = np.full((batch, k), PAD_ID, dtype=np.int64)
-        par_np = np.zeros((batch, k), dtype=np.int64)
-        top_np = np.full((batch, k), -np.inf, dtype=np.float32)
-        tok_np[active], par_np[active], top_np[active] = (
-            tokens.cpu().numpy(),
-            parents.cpu().numpy(),
-            top_scores.cpu().numpy(),
-        )
-        attn = None
-        if out.weights is not None:
-            attn = np.zeros((batch, k, src_len), dtype=np.float32)
-            attn[active] = out.weights.float()[flat_parents].view(n, k, -1).cpu().numpy()
-        history.append((tok_np, par_np, top_np, attn))
+        weights = None if out.weights is None else out.weights.float()[flat_parents].view(n, k, -1)
+        tok_np, top_np = _record(history, (batch, k, src_len), active, tokens, parents, top_scores, weights)
         is_eos = tokens == EOS_ID
         for b, slot in zip(*np.nonzero((tok_np == EOS_ID) & np.isfinite(top_np))):
             if len(finished[b]) < k:
@@ -225,11 +214,36 @@ def beam_search(
             mem = mem.index_select(keep_rows)
             if search.no_repeat:
                 sequences = [sequences[r] for r in keep_rows.tolist()]
-    lengths = memory.mask.sum(1).cpu().numpy()
+    return _results(history, finished, memory.mask.sum(1).cpu().numpy(), k, search, keep_tree)
+
+
+def _record(history: list, shape: tuple[int, int, int], active, tokens, parents, top_scores, weights):
+    """Append one step to the search's history, for every sentence of the batch: ones that already left
+    hold dead slots (PAD, -inf). Returns the step's tokens and scores as arrays."""
+    batch, k, src_len = shape
+    tok_np = np.full((batch, k), PAD_ID, dtype=np.int64)
+    par_np = np.zeros((batch, k), dtype=np.int64)
+    top_np = np.full((batch, k), -np.inf, dtype=np.float32)
+    tok_np[active], par_np[active], top_np[active] = (
+        tokens.cpu().numpy(),
+        parents.cpu().numpy(),
+        top_scores.cpu().numpy(),
+    )
+    attn = None
+    if weights is not None:
+        attn = np.zeros((batch, k, src_len), dtype=np.float32)
+        attn[active] = weights.cpu().numpy()
+    history.append((tok_np, par_np, top_np, attn))
+    return tok_np, top_np
+
+
+def _results(history, finished, lengths, k: int, search: Search, keep_tree: bool) -> list[BeamResult]:
+    """Each sentence's n-best (and tree) read back from the search's history; a sentence that ran out of
+    length counts its best live hypotheses too, unfinished."""
     results = []
-    for b in range(batch):
-        ends = list(finished[b])
-        if len(ends) < k:  # ran out of length: the best live hypotheses count too, unfinished
+    for b, ends in enumerate(finished):
+        ends = list(ends)
+        if len(ends) < k:
             last = history[-1]
             live = [s for s in np.argsort(-last[2][b]) if np.isfinite(last[2][b][s])]
             live = [s for s in live if (len(history) - 1, int(s)) not in ends]
@@ -272,106 +286,6 @@ def _tree(history, b: int, src_len: int) -> list[BeamNode]:
             token = int(tok[b, slot])
             nodes.append(BeamNode(len(nodes), parent, t, token, float(score[b, slot]), row, token == EOS_ID))
     return nodes
-
-
-@dataclass
-class Step:
-    """Everything about decoder step i, in the lecture's terms, for one sentence."""
-
-    index: int  # i, counting from 0
-    prev_state: np.ndarray  # s_{i-1} (D,)
-    energies: np.ndarray | None  # e_i· (Tx,)
-    weights: np.ndarray | None  # α_i· (Tx,)
-    context: np.ndarray  # c_i (2H,)
-    top_ids: list[int]  # the k most likely next tokens
-    top_probs: list[float]
-    token: int  # the token taken: the argmax, or the forced one
-    prob: float  # p(token)
-    forced: bool
-    edited: bool = False  # α was given, not computed
-
-    @property
-    def is_eos(self) -> bool:
-        return self.token == EOS_ID
-
-
-class StepSession:
-    """Decode one sentence a step at a time, with forcing (what-if) and rewinding.
-
-    The session stores the decoder state before every step, so rewinding is exact and cheap.
-    """
-
-    def __init__(self, model: Seq2Seq, memory: Memory, top_k: int = 5):
-        self.model, self.memory, self.top_k = model, memory, top_k
-        with torch.inference_mode():
-            state, feed = model.decoder.start(memory)
-        self._states = [(state, feed)]  # decoder (s, t) before step i
-        self.steps: list[Step] = []
-
-    @property
-    def finished(self) -> bool:
-        return bool(self.steps) and self.steps[-1].is_eos
-
-    @property
-    def tokens(self) -> list[int]:
-        return [s.token for s in self.steps]
-
-    @property
-    def attention(self) -> np.ndarray | None:
-        if not self.steps or self.steps[0].weights is None:
-            return None
-        return np.stack([s.weights for s in self.steps])
-
-    @torch.inference_mode()
-    def step(self, force: int | None = None, weights: np.ndarray | None = None) -> Step:
-        """One step: the likeliest token, or `force`; `weights` (Tx,), summing to 1, replace α_i."""
-        if self.finished:
-            raise ValueError("the translation is finished (EOS); rewind to change it")
-        state, feed = self._states[len(self.steps)]
-        prev = self.steps[-1].token if self.steps else BOS_ID
-        device = self.memory.mask.device
-        prev_t = torch.tensor([prev], dtype=torch.long, device=device)
-        edited = None if weights is None else torch.as_tensor(weights, dtype=state.dtype, device=device)[None]
-        out = self.model.decoder.step(prev_t, state, feed, self.memory, edited)
-        probs = torch.softmax(self.model.decoder.logits(out.feed).float(), dim=-1)[0]
-        top_probs, top_ids = probs.topk(min(self.top_k, probs.numel()))
-        vocab = probs.numel()
-        if force is not None and not 0 <= int(force) < vocab:
-            raise ValueError(f"token id {force} is outside the vocabulary (0..{vocab - 1})")
-        token = int(top_ids[0]) if force is None else int(force)
-
-        def numpy(x: torch.Tensor | None) -> np.ndarray | None:
-            return None if x is None else x[0].float().cpu().numpy()
-
-        step = Step(
-            index=len(self.steps),
-            prev_state=numpy(state),
-            energies=numpy(out.energies),
-            weights=numpy(out.weights),
-            context=numpy(out.context),
-            top_ids=top_ids.tolist(),
-            top_probs=top_probs.tolist(),
-            token=token,
-            prob=float(probs[token]),
-            forced=force is not None and token != int(top_ids[0]),
-            edited=weights is not None,
-        )
-        self.steps.append(step)
-        self._states.append((out.state, out.feed))
-        return step
-
-    def rewind(self, index: int) -> None:
-        """Go back to just before step `index` (0 = the start)."""
-        if not 0 <= index <= len(self.steps):
-            raise ValueError(f"can rewind to steps 0..{len(self.steps)}, not {index}")
-        del self.steps[index:]
-        del self._states[index + 1 :]
-
-    def run(self, max_len: int) -> list[Step]:
-        """Step greedily until EOS or max_len steps in total."""
-        while not self.finished and len(self.steps) < max_len:
-            self.step()
-        return self.steps
 
 
 def pad_batch(sequences: list[list[int]], device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:

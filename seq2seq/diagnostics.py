@@ -18,7 +18,8 @@ from sacrebleu.metrics import CHRF
 from .data import CorpusError, Pair, length_bucket, parse_pairs_tsv
 from .decoding import Search
 from .jsonfiles import EVAL_DECIMALS, weights_to_json
-from .translator import Translator, repetition
+from .notices import repetition
+from .translator import Translator
 
 DROPPED_BELOW = 0.3  # coverage Σ_i α_ij under which a source token was probably not translated
 REPEATED_ABOVE = 2.0  # coverage over which it was probably translated twice

@@ -276,6 +276,30 @@ def build_mixed_corpus(libreoffice_dir, general_dir, out_dir, **options) -> dict
     return build_general_corpus(general_dir, out_dir, libreoffice_dir=libreoffice_dir, **options)
 
 
+def _sources_rows(used: list, domains: list[str]) -> str:
+    """The DATA.md sources table's rows: each general file used, and the LibreOffice splits when mixed in."""
+    sources = "\n".join(f"| `{s.file}` | `{s.domain}` | {s.what} | {s.licence} | {s.origin} |" for s in used)
+    if LIBREOFFICE in domains:
+        sources = (
+            "| `libreoffice/{train,dev,test}.tsv` | `libreoffice` | software help and UI strings | MPL-2.0 | "
+            "`python -m seq2seq data libreoffice` from Debian's `libreoffice-help-en-us`, `libreoffice-help-ko`, "
+            "`libreoffice-l10n-ko` |\n" + sources
+        )
+    return sources
+
+
+def _terms(commercial_only: bool) -> str:
+    if commercial_only:
+        return (
+            f"Built with `--commercial-only`: the non-commercial sources ({', '.join(NONCOMMERCIAL)}) are left "
+            "out, so what is trained on this corpus carries none of their limits."
+        )
+    return (
+        f"**Non-commercial terms:** {', '.join(NONCOMMERCIAL)} allow teaching, study and research only, "
+        "and so does a model trained on this corpus. `--commercial-only` rebuilds it without them."
+    )
+
+
 def _data_md(
     counts: dict[str, dict[str, int]],
     dropped: Counter,
@@ -293,27 +317,12 @@ def _data_md(
         for name in SPLITS
     )
     used = [s for s in GENERAL_SOURCES if s.domain in domains]
-    sources = "\n".join(f"| `{s.file}` | `{s.domain}` | {s.what} | {s.licence} | {s.origin} |" for s in used)
-    if LIBREOFFICE in domains:
-        sources = (
-            "| `libreoffice/{train,dev,test}.tsv` | `libreoffice` | software help and UI strings | MPL-2.0 | "
-            "`python -m seq2seq data libreoffice` from Debian's `libreoffice-help-en-us`, `libreoffice-help-ko`, "
-            "`libreoffice-l10n-ko` |\n" + sources
-        )
+    sources = _sources_rows(used, domains)
     licences = "\n".join(f"- `{d}`: {text}" for d, text in LICENCES.items() if d in domains)
     held = ", ".join(f"{d} {dev}/{test}" for d, (dev, test) in held_out.items() if d in domains)
     blocks = ", ".join(f"`{s.domain}` {s.block}" for s in used if s.block > 1)
     overlap = ", ".join(f"{d} {n}" for d, n in dropped.items() if n) or "none"
-    if commercial_only:
-        terms = (
-            f"Built with `--commercial-only`: the non-commercial sources ({', '.join(NONCOMMERCIAL)}) are left "
-            "out, so what is trained on this corpus carries none of their limits."
-        )
-    else:
-        terms = (
-            f"**Non-commercial terms:** {', '.join(NONCOMMERCIAL)} allow teaching, study and research only, "
-            "and so does a model trained on this corpus. `--commercial-only` rebuilds it without them."
-        )
+    terms = _terms(commercial_only)
     lo_steps = (
         """
 - The LibreOffice train/dev/test splits are copied as they are (the same pairs as before), domain

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .decoding import Step
+from .session import Step
 from .tokenizer import EOS
-from .translator import Translation, WordAttention
+from .translator import Translation
+from .words import WordAttention
 
 ENERGY_DECIMALS = 3
 # The sentences a class types first (issue 27): each model card lists what the model makes of them.

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .links import LESSON_ALPHABET, LESSON_CODE, MAX_STEP, clean_text
 from .neighbours import cache_dir
-from .translator import MAX_INPUT_CHARS
+from .notices import MAX_INPUT_CHARS
 
 LESSONS_FILE = "lessons.sqlite3"
 MAX_AGE_S = 24 * 3600  # lessons older than a day are removed

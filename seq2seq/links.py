@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from .translator import MAX_INPUT_CHARS
+from .notices import MAX_INPUT_CHARS
 
 LANGUAGES = ("en", "ko")
 LEVELS = ("subword", "word")

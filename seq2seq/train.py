@@ -1,7 +1,7 @@
 """The training loop: length-bucketed batches, Adam, clipping, plateau decay, early stopping,
 atomic best/last checkpoints, exact resume, bf16 autocast, and DDP under torchrun.
 
-A run goes config -> `Trainer` (data, tokenizers, model, and a `TrainState` that says where it stands)
+A run goes config -> `Trainer` (data, tokenizers, model, and a `run_state.TrainState` that says where it stands)
 -> `Trainer.run()` (steps, with `evaluate_and_save` every `eval_every`) -> best/ and last/ checkpoints.
 """
 
@@ -11,12 +11,8 @@ import dataclasses
 import json
 import math
 import os
-import signal
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +34,7 @@ from .data import read_pairs_tsv
 from .device import hardware, pick_device
 from .jsonfiles import read_jsonl, write_jsonl
 from .model import Seq2Seq, count_parameters, sequence_loss
+from .run_state import TrainState, scheduled_lr, stop_signals
 from .snapshots import METRICS_FILE, SNAPSHOTS_DIR, save_snapshot, trim_snapshots
 from .timeline import TIMELINE_FILE, Timeline
 from .tokenizer import Tokenizer
@@ -60,65 +57,6 @@ def _save_error(exc: OSError, step: int, last_dir: Path) -> TrainingError:
         else "no checkpoint was saved yet"
     )
     return TrainingError(f"could not save the checkpoint at step {step}: {reason}{where}; {kept}")
-
-
-@dataclass
-class TrainState:
-    """Where a run stands; with the weights, optimiser and RNG it is all `--resume` needs.
-
-    Saved as the plain dict of `state_dict()` under "progress" in train_state.pt and config.json.
-    """
-
-    step: int = 0
-    epoch: int = 0
-    batch: int = 0  # next batch of this epoch
-    best: float = -1.0  # best dev chrF so far
-    bad_evals: int = 0  # evaluations since the best, for early stopping
-    plateau: int = 0  # evaluations since the best or the last lr decay
-    lr: float = 0.0
-    elapsed: float = 0.0  # seconds of training, over all resumes
-    train_tokens: int = 0
-
-    def state_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def load_state_dict(self, values: dict[str, Any]) -> None:
-        """Take the known keys (an older file may lack some, a newer one carry more)."""
-        for f in dataclasses.fields(self):
-            if f.name in values:
-                setattr(self, f.name, values[f.name])
-
-    def after_evaluation(self, chrf: float, cfg: TrainConfig) -> bool:
-        """Book one dev score: True when it is the best so far; otherwise count towards the lr decay
-        (after `lr_patience` evaluations) and early stopping (see `stopped`)."""
-        if chrf > self.best:
-            self.best, self.bad_evals, self.plateau = chrf, 0, 0
-            return True
-        self.bad_evals += 1
-        self.plateau += 1
-        if cfg.lr_schedule == "plateau" and self.plateau >= cfg.lr_patience:
-            self.lr, self.plateau = max(self.lr * cfg.lr_decay, cfg.min_lr), 0
-        return False
-
-    def stopped(self, cfg: TrainConfig) -> bool:
-        return self.bad_evals >= cfg.patience
-
-
-def scheduled_lr(cfg: TrainConfig, step: int, elapsed_s: float) -> float:
-    """The lr of a schedule planned over the known budget: a linear warm-up over `warmup_steps`, then a
-    cosine or linear fall from `lr` to `min_lr` as the run goes from its start to `max_steps` (or to
-    `max_minutes`, whichever it is nearer to). The plateau schedule has no plan: it keeps its lr."""
-    progress = step / max(cfg.max_steps, 1)
-    if cfg.max_minutes:
-        progress = max(progress, elapsed_s / (cfg.max_minutes * 60))
-    progress = min(progress, 1.0)
-    if cfg.lr_schedule == "cosine":
-        lr = cfg.min_lr + (cfg.lr - cfg.min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
-    else:
-        lr = cfg.min_lr + (cfg.lr - cfg.min_lr) * (1 - progress)
-    if cfg.warmup_steps and step < cfg.warmup_steps:
-        lr *= (step + 1) / cfg.warmup_steps
-    return lr
 
 
 @dataclass
@@ -467,32 +405,6 @@ class Trainer:
             )
         if self.world > 1:
             dist.barrier()
-
-
-@contextmanager
-def stop_signals(enabled: bool = True) -> Iterator[list[int]]:
-    """SIGTERM or SIGINT (a session ending its processes, `kill`, Ctrl+C) asks the loop to stop after the
-    step in progress, so that last/ is saved there and --resume loses nothing; a second one acts at once.
-    Off under DDP (ranks would stop at different steps and wait on each other) and off a main thread."""
-    received: list[int] = []
-    caught = (signal.SIGTERM, signal.SIGINT)
-    if not enabled or threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    previous = {sig: signal.getsignal(sig) for sig in caught}
-
-    def ask_to_stop(signum, frame):
-        received.append(signum)
-        for sig in caught:
-            signal.signal(sig, previous[sig])
-
-    for sig in caught:
-        signal.signal(sig, ask_to_stop)
-    try:
-        yield received
-    finally:
-        for sig in caught:
-            signal.signal(sig, previous[sig])
 
 
 def train(

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from seq2seq import diagnostics, load_translator, viz, word_attention
+from seq2seq import diagnostics, load_translator, word_attention
 from seq2seq.decoding import APP_SEARCH, GREEDY, Search
 from seq2seq.evaluate import read_eval
+from seq2seq.viz.style import ZERO_WIDTH
 from ui import stepper
 from ui.text import html_text, markdown_text
 
@@ -83,7 +84,7 @@ def ticks(axis: dict) -> list[str]:
     """Token labels without viz's own markup (flagged tokens are wrapped in <b><span>, repeats carry
     zero-width spaces): a source axis's categories, a target axis's tick text. User text is escaped."""
     texts = axis["categoryarray"] if axis.get("type") == "category" else axis["ticktext"]
-    return [re.sub(r"<[^>]+>", "", text).replace(viz.ZERO_WIDTH, "") for text in texts]
+    return [re.sub(r"<[^>]+>", "", text).replace(ZERO_WIDTH, "") for text in texts]
 
 
 def assert_missing_shown_as_dash(table) -> None:

@@ -14,12 +14,12 @@ import sys
 import pytest
 import sentencepiece as spm
 
-from bench import app, latency, peer, report, speedups
+from bench import app, latency, peer_setup, report, speedups
 
 
 def test_joey_config_has_our_shape(tmp_path):
-    shape = peer.our_shape()
-    cfg = peer.joey_config(tmp_path / "data", tmp_path / "model", shape, updates=10, validation_freq=5)
+    shape = peer_setup.our_shape()
+    cfg = peer_setup.joey_config(tmp_path / "data", tmp_path / "model", shape, updates=10, validation_freq=5)
     encoder, decoder = cfg["model"]["encoder"], cfg["model"]["decoder"]
     assert (encoder["rnn_type"], encoder["bidirectional"], encoder["hidden_size"]) == ("gru", True, 256)
     assert (decoder["rnn_type"], decoder["attention"], decoder["hidden_size"]) == ("gru", "bahdanau", 512)
@@ -32,7 +32,7 @@ def test_joey_config_has_our_shape(tmp_path):
 
 
 def test_prepare_data_gives_joey_our_pairs_and_our_pieces(toy_corpus, tiny_checkpoint, tmp_path):
-    out = peer.prepare_data(toy_corpus, tiny_checkpoint, tmp_path / "joey", dev_sentences=5)
+    out = peer_setup.prepare_data(toy_corpus, tiny_checkpoint, tmp_path / "joey", dev_sentences=5)
     train = (toy_corpus / "train.tsv").read_text(encoding="utf-8").splitlines()
     assert (out / "train.en").read_text(encoding="utf-8").splitlines() == [r.split("\t")[0] for r in train]
     assert (out / "train.ko").read_text(encoding="utf-8").splitlines() == [r.split("\t")[1] for r in train]

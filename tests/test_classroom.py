@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from seq2seq.decoding import APP_SEARCH
 from seq2seq.lessons import LessonStore
-from seq2seq.translator import group_words
+from seq2seq.words import group_words
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TOY = "the user opens the file now ."
@@ -270,7 +270,7 @@ def test_a_lesson_code_that_does_not_exist_gets_a_clear_message(family_dir, env,
 def test_a_class_on_one_step_shares_its_figures_yet_each_keeps_its_size_and_language(
     family_dir, env, monkeypatch
 ):
-    """A step's figures are built once for the whole server (`ui.shared.shared_figure`); each session still
+    """A step's figures are built once for the whole server (`ui.figures.shared_figure`); each session still
     gets them in its own language and size, and drawing them again (a poll, a rerun) does not grow them."""
     monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
     query = {"s": TOY, "step": "2"}

@@ -1,4 +1,5 @@
-"""Tests for seq2seq.decoding on the tiny trained model: greedy, beam search and its tree, stepping."""
+"""Tests for seq2seq.decoding (greedy, beam search and its tree) and seq2seq.session's stepping, on the
+tiny trained model."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import torch
 from seq2seq.decoding import (
     APP_SEARCH,
     Search,
-    StepSession,
     app_search,
     banned_repeats,
     beam_search,
@@ -20,6 +20,7 @@ from seq2seq.decoding import (
     pad_batch,
     ranked,
 )
+from seq2seq.session import StepSession
 from seq2seq.tokenizer import BOS_ID, EOS_ID
 
 SENTENCES = [

@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from seq2seq import load_translator
+from seq2seq.calibration import calibrate, sentences_of
 from seq2seq.cli import main
 from seq2seq.familiarity import (
     FAMILIARITY_FILE,
@@ -18,9 +19,7 @@ from seq2seq.familiarity import (
     FamiliarityCheck,
     PairSet,
     SourceLM,
-    calibrate,
     knows_better,
-    sentences_of,
     unseen,
 )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq import viz
+from seq2seq.viz.style import LABELS
 from ui import strings_en, strings_ko
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,10 +49,8 @@ def test_every_key_the_code_looks_up_is_in_the_catalogue():
 
 
 def test_figure_labels_are_all_translated():
-    assert {k.removeprefix("viz.") for k in EN if k.startswith("viz.")} == set(viz.LABELS)
-    assert all(
-        EN["viz." + k] == v for k, v in viz.LABELS.items()
-    )  # the figures' defaults are the English ones
+    assert {k.removeprefix("viz.") for k in EN if k.startswith("viz.")} == set(LABELS)
+    assert all(EN["viz." + k] == v for k, v in LABELS.items())  # the figures' defaults are the English ones
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from seq2seq import lecture
-from seq2seq.decoding import Step
 from seq2seq.model import AdditiveAttention, DotAttention
-from seq2seq.translator import word_attention
+from seq2seq.session import Step
+from seq2seq.words import word_attention
 
 TOY = "the user opens the file now ."
 ADDITIVE = AdditiveAttention.formula

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from seq2seq.links import View, link, parse_query, to_query
-from seq2seq.translator import MAX_INPUT_CHARS
+from seq2seq.notices import MAX_INPUT_CHARS
 
 MODELS = ["enko-general-additive", "enko-general-fixed", "enko-software-additive"]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seq2seq.config import ModelConfig
+from seq2seq.config import ATTENTION_NAMES, ModelConfig
 from seq2seq.decoding import greedy_search, pad_batch
 from seq2seq.model import (
+    ATTENTIONS,
     AdditiveAttention,
     DotAttention,
     FixedContext,
@@ -167,6 +168,10 @@ def test_fixed_context_is_final_forward_and_backward_states():
 def test_unknown_attention_type_is_rejected():
     with pytest.raises(ValueError, match="attention must be one of"):
         ModelConfig(attention="multihead")
+
+
+def test_the_config_names_exactly_the_attentions_the_model_has():
+    assert tuple(ATTENTIONS) == ATTENTION_NAMES
 
 
 # --------------------------------------------------------------------------- batching and padding

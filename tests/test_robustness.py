@@ -44,10 +44,11 @@ from seq2seq.config import load_train_config
 from seq2seq.data import CorpusError, Pair, parse_pairs_tsv, read_pairs_tsv
 from seq2seq.decoding import max_output_length
 from seq2seq.model import Seq2Seq
+from seq2seq.notices import MAX_INPUT_CHARS, SCAN_CHARS, clean_input
 from seq2seq.snapshots import METRICS_FILE
 from seq2seq.tokenizer import EOS
 from seq2seq.train import STATE_FILE, TrainingError, train
-from seq2seq.translator import MAX_INPUT_CHARS, MAX_INPUT_TOKENS, SCAN_CHARS, clean_input
+from seq2seq.translator import MAX_INPUT_TOKENS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TOY = "the user opens the file ."

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import PROBES
 
-from seq2seq import viz
 from seq2seq.timeline import TIMELINE_FILE, read_timeline
+from seq2seq.viz.timeline import timeline_figure
 
 
 def test_a_tiny_run_writes_the_timeline_with_rows_of_alpha_summing_to_one(tiny_checkpoint):
@@ -40,7 +40,7 @@ def test_a_tiny_run_writes_the_timeline_with_rows_of_alpha_summing_to_one(tiny_c
 
 def test_timeline_figure_animates_every_snapshot(tiny_checkpoint):
     timeline = read_timeline(tiny_checkpoint)
-    fig = viz.timeline_figure(timeline, 1)
+    fig = timeline_figure(timeline, 1)
     assert [f.name for f in fig.frames] == [str(s["step"]) for s in timeline["snapshots"]]
     assert fig.layout.sliders[0].steps[-1].label == str(timeline["snapshots"][-1]["step"])
     tokens = timeline["snapshots"][-1]["outputs"][1]["tgt_tokens"]

@@ -182,7 +182,7 @@ def test_each_recipe_option_trains_saves_resumes_exactly_and_loads(toy_corpus, t
 
 def test_a_planned_schedule_warms_up_then_falls_to_its_floor():
     """Warm-up from lr/warmup to lr, then cosine to min_lr at max_steps, or at max_minutes if sooner."""
-    from seq2seq.train import scheduled_lr
+    from seq2seq.run_state import scheduled_lr
 
     cfg = load_train_config(
         None, ["lr_schedule=cosine", "lr=1e-3", "min_lr=1e-5", "warmup_steps=100", "max_steps=1000"]

@@ -9,15 +9,10 @@ import pytest
 from conftest import toy_pairs
 
 from seq2seq import load_translator, word_attention
+from seq2seq.notices import length_scores, length_warning, repetition, repetition_warning
 from seq2seq.tokenizer import EOS
-from seq2seq.translator import (
-    MAX_INPUT_TOKENS,
-    group_words,
-    length_scores,
-    length_warning,
-    repetition,
-    repetition_warning,
-)
+from seq2seq.translator import MAX_INPUT_TOKENS
+from seq2seq.words import group_words
 
 LEARNED = [  # training pairs the tiny model translates exactly
     "the user opens the file .",
@@ -357,7 +352,7 @@ TOY = "the user opens the file now ."
 
 
 def test_nbest_nodes_end_on_each_hypothesis(tiny_translator):
-    from seq2seq.viz import path_to
+    from seq2seq.viz.beam import path_to
 
     result = tiny_translator.translate(TOY, beam_size=3)
     pieces = [n.piece for n in result.tree]

@@ -10,8 +10,12 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from seq2seq import viz
 from seq2seq.diagnostics import DROPPED_BELOW, REPEATED_ABOVE
+from seq2seq.viz.alignment import attention_heatmap, coverage_bars
+from seq2seq.viz.beam import beam_tree, path_to
+from seq2seq.viz.curves import length_curve, training_curves
+from seq2seq.viz.decoder_step import class_guesses, context_strip, step_bars, topk_bar
+from seq2seq.viz.style import ZERO_WIDTH, token_categories
 
 SRC = ["▁open", "▁the", "▁file", "▁the", "</s>"]  # "▁the" twice: must stay two columns
 TGT = ["파일", "을", "▁열", "<unk>"]
@@ -55,13 +59,13 @@ TREE = [
 
 def test_heatmap_values_axes_and_hover():
     alpha = attention()
-    fig = viz.attention_heatmap(alpha, SRC, TGT)
+    fig = attention_heatmap(alpha, SRC, TGT)
     heat = trace_of(fig, "heatmap")
     np.testing.assert_allclose(np.asarray(heat.z), alpha)
     assert (heat.zmin, heat.zmax) == (0, 1)
     columns = fig.layout.xaxis.categoryarray
     assert list(heat.x) == list(columns) and len(set(columns)) == len(SRC)  # duplicates keep their own column
-    assert [c.replace(viz.ZERO_WIDTH, "") for c in columns] == [html.escape(t, quote=False) for t in SRC]
+    assert [c.replace(ZERO_WIDTH, "") for c in columns] == [html.escape(t, quote=False) for t in SRC]
     assert fig.layout.yaxis.tickvals == tuple(range(len(TGT)))
     assert fig.layout.yaxis.autorange == "reversed"  # first target token on top
     assert "α" in heat.hovertemplate and "%{z" in heat.hovertemplate
@@ -71,13 +75,13 @@ def test_heatmap_values_axes_and_hover():
 
 
 def test_every_source_token_keeps_its_own_column_even_with_zero_width_spaces_typed():
-    tokens = ["▁a", "▁a" + viz.ZERO_WIDTH, "▁a", "▁a"]  # a typed zero-width space must not merge two columns
-    columns = viz.token_categories(tokens)
+    tokens = ["▁a", "▁a" + ZERO_WIDTH, "▁a", "▁a"]  # a typed zero-width space must not merge two columns
+    columns = token_categories(tokens)
     assert len(set(columns)) == len(tokens) and columns[:2] == tokens[:2]
 
 
 def test_heatmap_escapes_tokens():
-    fig = viz.attention_heatmap(np.full((1, 3), 1 / 3), ["<script>", "<b>x</b>", "a&b"], ["</s>"])
+    fig = attention_heatmap(np.full((1, 3), 1 / 3), ["<script>", "<b>x</b>", "a&b"], ["</s>"])
     assert fig.layout.xaxis.categoryarray == (
         "&lt;script&gt;",
         "&lt;b&gt;x&lt;/b&gt;",
@@ -89,17 +93,17 @@ def test_heatmap_escapes_tokens():
 
 
 def test_heatmap_highlight_flags_and_shape_check():
-    plain = viz.attention_heatmap(attention(), SRC, TGT)
-    fig = viz.attention_heatmap(attention(), SRC, TGT, highlight_row=2, flagged_src=[1, 99])
+    plain = attention_heatmap(attention(), SRC, TGT)
+    fig = attention_heatmap(attention(), SRC, TGT, highlight_row=2, flagged_src=[1, 99])
     assert len(plain.layout.shapes) == 0
     row = next(s for s in fig.layout.shapes if s.name == "highlight")
     assert (row.y0, row.y1) == (1.5, 2.5)
     assert [s.x0 for s in fig.layout.shapes if s.name == "flagged"] == [0.5]  # 99 is out of range: ignored
     columns = fig.layout.xaxis.categoryarray
     assert "color" in columns[1] and "color" not in columns[0] and list(fig.data[0].x) == list(columns)
-    assert fig.layout.height > viz.attention_heatmap(attention()[:1], SRC, TGT[:1]).layout.height
+    assert fig.layout.height > attention_heatmap(attention()[:1], SRC, TGT[:1]).layout.height
     with pytest.raises(ValueError, match="shape"):
-        viz.attention_heatmap(attention().T, SRC, TGT)
+        attention_heatmap(attention().T, SRC, TGT)
 
 
 def test_step_bars_values_and_fixed_context():
@@ -107,7 +111,7 @@ def test_step_bars_values_and_fixed_context():
         np.array([1.0, -2.0, 0.5, 0.0, 3.0]),
         np.array([0.1, 0.0, 0.2, 0.1, 0.6]),
     )
-    fig = viz.step_bars(energies, weights, SRC)
+    fig = step_bars(energies, weights, SRC)
     bars = [t for t in fig.data if t.type == "bar"]
     assert len(bars) == 2
     np.testing.assert_allclose(np.asarray(bars[0].y), energies)
@@ -117,21 +121,21 @@ def test_step_bars_values_and_fixed_context():
     assert any("e_ij" in t for t in titles) and any("softmax" in t for t in titles)
     serialisable(fig)
 
-    empty = viz.step_bars(None, None, SRC)
+    empty = step_bars(None, None, SRC)
     assert not empty.data and "No attention" in empty.layout.annotations[0].text
     serialisable(empty)
     with pytest.raises(ValueError):
-        viz.step_bars(energies[:3], weights, SRC)
+        step_bars(energies[:3], weights, SRC)
 
 
 def test_context_strip_and_topk():
     context = np.array([-1.0, 0.0, 2.5])
-    strip = viz.context_strip(context)
+    strip = context_strip(context)
     np.testing.assert_allclose(np.asarray(strip.data[0].z), [context])
     assert strip.data[0].zmid == 0 and strip.layout.height <= 150
     serialisable(strip)
 
-    top = viz.topk_bar(["을", "<unk>", "를"], [0.2, 0.1, 0.7], chosen="을")
+    top = topk_bar(["을", "<unk>", "를"], [0.2, 0.1, 0.7], chosen="을")
     bar = top.data[0]
     np.testing.assert_allclose(np.asarray(bar.x), [0.7, 0.2, 0.1])  # most likely first = top
     assert top.layout.yaxis.ticktext == ("를", "을", "&lt;unk&gt;")
@@ -141,15 +145,15 @@ def test_context_strip_and_topk():
 
 
 def test_path_to():
-    assert viz.path_to(TREE, 4) == [0, 2, 4]
-    assert viz.path_to(TREE, 1) == [1]
+    assert path_to(TREE, 4) == [0, 2, 4]
+    assert path_to(TREE, 1) == [1]
     with pytest.raises(ValueError):
-        viz.path_to(TREE, 42)
+        path_to(TREE, 42)
 
 
 def test_beam_tree_fades_pruned_and_marks_selected():
-    best = viz.path_to(TREE, 4)
-    fig = viz.beam_tree(TREE, selected_path=best, nbest_paths=[best], show_pruned=True)
+    best = path_to(TREE, 4)
+    fig = beam_tree(TREE, selected_path=best, nbest_paths=[best], show_pruned=True)
     nodes = next(t for t in fig.data if t.name == "nodes")
     opacity = list(nodes.marker.opacity)
     assert [opacity[i] for i in best] == [1.0] * 3
@@ -163,26 +167,24 @@ def test_beam_tree_fades_pruned_and_marks_selected():
     assert "log p" in nodes.hovertemplate
     assert "<s>" not in fig.to_json()
 
-    unfaded = next(t for t in viz.beam_tree(TREE).data if t.name == "nodes")
+    unfaded = next(t for t in beam_tree(TREE).data if t.name == "nodes")
     assert set(unfaded.marker.opacity) == {1.0}  # no n-best given: nothing is called pruned
 
 
 def test_beam_tree_shows_the_nbest_paths_alone_by_default():
-    first, second = viz.path_to(TREE, 4), viz.path_to(TREE, 3)
-    fig = viz.beam_tree(TREE, selected_path=second, nbest_paths=[first, second])
+    first, second = path_to(TREE, 4), path_to(TREE, 3)
+    fig = beam_tree(TREE, selected_path=second, nbest_paths=[first, second])
     nodes = next(t for t in fig.data if t.name == "nodes")
     assert len(nodes.x) == 5 and fig.layout.meta["show_pruned"] is False
     rows = dict(zip([n.id for n in TREE], nodes.y))
     assert rows[0] == rows[2] == rows[4] == 0 and rows[1] == rows[3] == 1  # one row per hypothesis
-    only_best = viz.beam_tree(TREE, nbest_paths=[first])
+    only_best = beam_tree(TREE, nbest_paths=[first])
     assert len(next(t for t in only_best.data if t.name == "nodes").x) == 3  # pruned branches hidden
     assert fig.layout.yaxis.range[1] < 0 < fig.layout.yaxis.range[0]  # room above the top row's labels
     long = [Node(0, -1, 0, 1, -0.1, False, "▁Verlängerungskabel"), Node(1, 0, 1, 2, -0.2, True, "▁")]
-    text = list(next(t for t in viz.beam_tree(long, nbest_paths=[[0, 1]]).data if t.name == "nodes").text)
+    text = list(next(t for t in beam_tree(long, nbest_paths=[[0, 1]]).data if t.name == "nodes").text)
     assert text[0].endswith("…") and len(text[0]) <= 8 and text[1] == "▁"
-    hover = list(
-        next(t for t in viz.beam_tree(long, nbest_paths=[[0, 1]]).data if t.name == "nodes").customdata
-    )
+    hover = list(next(t for t in beam_tree(long, nbest_paths=[[0, 1]]).data if t.name == "nodes").customdata)
     assert hover[1][0] == "▁ (word boundary)"  # hover names the bare piece
 
 
@@ -199,7 +201,7 @@ def test_length_curve_skips_none_and_keeps_order():
             {"bucket": "31+", "n": 0, "chrf": None, "bleu": None},
         ],
     }
-    fig = viz.length_curve(buckets)
+    fig = length_curve(buckets)
     assert [t.name for t in fig.data] == ["attention", "fixed"]
     assert list(fig.data[0].x) == ["1-5", "6-10"] and list(fig.data[0].y) == [
         60.0,
@@ -207,9 +209,9 @@ def test_length_curve_skips_none_and_keeps_order():
     ]
     assert list(fig.data[0].customdata) == [10, 8]
     assert fig.layout.xaxis.categoryarray == ("1-5", "6-10", "31+")
-    assert list(viz.length_curve(buckets, metric="bleu").data[0].x) == ["1-5"]
+    assert list(length_curve(buckets, metric="bleu").data[0].x) == ["1-5"]
     serialisable(fig)
-    assert viz.length_curve({}).layout.meta["empty"]
+    assert length_curve({}).layout.meta["empty"]
 
 
 def test_training_curves():
@@ -231,7 +233,7 @@ def test_training_curves():
             "elapsed_s": 30.0,
         },
     ]
-    fig = viz.training_curves(rows)
+    fig = training_curves(rows)
     chrf = next(t for t in fig.data if t.name == "dev chrF")
     assert list(chrf.x) == [100, 200] and list(chrf.y) == [10.0, 20.0]
     assert {t.name for t in fig.data} == {"train loss", "dev loss", "dev chrF"}
@@ -239,11 +241,11 @@ def test_training_curves():
         fig.layout.legend.x > 1 and fig.layout.legend.xanchor == "left"
     )  # right of the plots, off the title
     serialisable(fig)
-    assert viz.training_curves([]).layout.meta["empty"]
+    assert training_curves([]).layout.meta["empty"]
 
 
 def test_coverage_bars_flags_outside_thresholds():
-    fig = viz.coverage_bars([0.1, 1.0, 2.5, 1.0, 0.9], SRC, low=DROPPED_BELOW, high=REPEATED_ABOVE)
+    fig = coverage_bars([0.1, 1.0, 2.5, 1.0, 0.9], SRC, low=DROPPED_BELOW, high=REPEATED_ABOVE)
     colours = list(fig.data[0].marker.color)
     assert colours[0] == colours[2] != colours[1]
     assert fig.layout.meta["flagged_src"] == [0, 2]
@@ -256,23 +258,21 @@ def test_coverage_bars_flags_outside_thresholds():
 
 
 def test_long_sentences_get_upright_labels_of_legible_size_and_plotly_thins_them():
-    short = viz.attention_heatmap(attention(), SRC, TGT)
+    short = attention_heatmap(attention(), SRC, TGT)
     assert short.layout.xaxis.tickangle is None and short.layout.xaxis.tickfont.size >= 12
     words = [f"▁word{k}" for k in range(60)] + ["</s>"]
     alpha = np.full((3, len(words)), 1 / len(words))
-    long = viz.attention_heatmap(alpha, words, TGT[:3])
+    long = attention_heatmap(alpha, words, TGT[:3])
     assert long.layout.xaxis.tickangle == -90 and long.layout.yaxis.tickfont.size >= 12
     # a category axis without fixed ticks: Plotly labels as many as fit in the plot as drawn
     assert long.layout.xaxis.type == "category" and long.layout.xaxis.tickmode is None
-    auto = viz.attention_heatmap(
-        np.array([[0.1, 0.05, 0.05, 0.05, 0.05]] * 4) * 2, SRC, TGT, colour_range="auto"
-    )
+    auto = attention_heatmap(np.array([[0.1, 0.05, 0.05, 0.05, 0.05]] * 4) * 2, SRC, TGT, colour_range="auto")
     assert auto.data[0].zmax == pytest.approx(0.2) and "auto" in auto.data[0].colorbar.title.text
 
 
 def test_class_guesses_shows_the_share_per_token_and_hides_alpha_until_revealed():
     tokens = ["▁How", "▁are", "▁you", "?", "</s>"]
-    hidden = viz.class_guesses([2, 0, 1, 0, 0], None, tokens, step=1)
+    hidden = class_guesses([2, 0, 1, 0, 0], None, tokens, step=1)
     assert [t.name for t in hidden.data] == ["share of the class"] and list(hidden.data[0].y) == [
         2 / 3,
         0,
@@ -281,19 +281,19 @@ def test_class_guesses_shows_the_share_per_token_and_hides_alpha_until_revealed(
         0,
     ]
     assert hidden.layout.meta["students"] == 3 and not hidden.layout.meta["revealed"]
-    shown = viz.class_guesses([2, 0, 1, 0, 0], np.array([0.1, 0.2, 0.6, 0.05, 0.05]), tokens, step=1)
+    shown = class_guesses([2, 0, 1, 0, 0], np.array([0.1, 0.2, 0.6, 0.05, 0.05]), tokens, step=1)
     assert len(shown.data) == 2 and shown.layout.meta["revealed"] and list(shown.data[1].y)[2] == 0.6
     assert (
-        list(viz.class_guesses([0] * 5, None, tokens, step=2).data[0].y) == [0] * 5
+        list(class_guesses([0] * 5, None, tokens, step=2).data[0].y) == [0] * 5
     )  # nobody yet: no division by 0
     with pytest.raises(ValueError):
-        viz.class_guesses([1, 2], None, tokens, step=1)
+        class_guesses([1, 2], None, tokens, step=1)
 
 
 def test_the_heatmap_marks_a_student_s_guesses_in_their_cells():
     attention = np.full((2, 3), 1 / 3)
-    fig = viz.attention_heatmap(
+    fig = attention_heatmap(
         attention, ["a", "b", "c"], ["x", "y"], marks={0: 2, 1: 0, 5: 1}
     )  # row 5 is not there
     (marker,) = [t for t in fig.data if t.type == "scatter"]
-    assert list(marker.y) == [0, 1] and [str(x).replace(viz.ZERO_WIDTH, "") for x in marker.x] == ["c", "a"]
+    assert list(marker.y) == [0, 1] and [str(x).replace(ZERO_WIDTH, "") for x in marker.x] == ["c", "a"]

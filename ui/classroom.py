@@ -15,14 +15,20 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from seq2seq import viz
 from seq2seq.lessons import Lesson, LessonError, LessonStore, default_path, new_student_id
-from seq2seq.translator import TranslationSession, group_sums, group_words, word_text
+from seq2seq.session import TranslationSession
+from seq2seq.viz.alignment import attention_heatmap
+from seq2seq.viz.decoder_step import class_guesses
+from seq2seq.viz.style import piece_label
+from seq2seq.words import group_sums, group_words, word_text
 
 from . import links
+from .figures import chart, figure_labels
 from .i18n import t
-from .shared import Settings, chart, figure_labels, pick_key, projector, row
+from .models import Settings
+from .sidebar import projector
 from .text import markdown_text
+from .widgets import pick_key, row
 
 LESSON, TEACHER, STUDENT, FOLLOWING = "_lesson", "_teacher", "_student", "_following"
 GUESSES, SHOWN, REVEALED, PROBLEM = "_guesses", "_lesson_shown", "_revealed", "_lesson_problem"
@@ -309,7 +315,7 @@ def gate(settings: Settings, session: TranslationSession) -> bool:
         st.success(t("guess.result", i=i, token=markdown_text(unit.labels[u]), alpha=f"{weights[u]:.2f}",
                      verdict=verdict))  # fmt: skip
         return True
-    written = viz.piece_label(session.pieces([step.token])[0], figure_labels())
+    written = piece_label(session.pieces([step.token])[0], figure_labels())
     hidden = st.session_state.get("st_guess_mode") == "hidden"
     question = (t("guess.ask_hidden", i=i, unit=_noun()) if hidden
                 else t("guess.ask", i=i, unit=_noun(), token=markdown_text(written)))  # fmt: skip
@@ -341,8 +347,17 @@ def score(settings: Settings, session: TranslationSession) -> None:
     st.markdown(t("guess.score", top=sum(r == 1 for r in ranks), n=len(ranks), mean=f"{np.mean(ranks):.1f}"))
     if session.finished:
         marks = {i - 1: j for i, j in mine.items() if i in steps}
-        chart(viz.attention_heatmap(session.attention, session.src_tokens, session.tgt_tokens, marks=marks,
-                                    title=t("guess.heatmap_title"), labels=figure_labels()), "st_guess_heatmap")  # fmt: skip
+        chart(
+            attention_heatmap(
+                session.attention,
+                session.src_tokens,
+                session.tgt_tokens,
+                marks=marks,
+                title=t("guess.heatmap_title"),
+                labels=figure_labels(),
+            ),
+            "st_guess_heatmap",
+        )
 
 
 def tally(settings: Settings, session: TranslationSession) -> None:
@@ -373,8 +388,13 @@ def tally(settings: Settings, session: TranslationSession) -> None:
             tuple(unit.labels),
         )
         if st.session_state.get(TALLY, (None,))[0] != drawn:
-            figure = viz.class_guesses(values, unit.weights(step.weights) if revealed else None, unit.labels,
-                                       step=i, labels=figure_labels())  # fmt: skip
+            figure = class_guesses(
+                values,
+                unit.weights(step.weights) if revealed else None,
+                unit.labels,
+                step=i,
+                labels=figure_labels(),
+            )
             st.session_state[TALLY] = (drawn, figure)
         chart(st.session_state[TALLY][1], "st_class_guesses")
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from seq2seq import diagnostics, viz
+from seq2seq import diagnostics
 from seq2seq.diagnostics import DROPPED_BELOW, REPEATED_ABOVE
+from seq2seq.viz.alignment import attention_heatmap, coverage_bars
 
+from .figures import chart, figure_labels, png_name
 from .i18n import t
-from .shared import MISSING, Settings, chart, figure_labels, metric, no_attention, png_name
-from .shared import row as side_by_side
+from .models import Settings
+from .notices import no_attention
 from .text import diff_html, markdown_text
+from .widgets import MISSING, metric
+from .widgets import row as side_by_side
 
 DETAIL_HEIGHT = 620  # px: a long sentence's heatmap scrolls inside this instead of filling the page
 
@@ -66,12 +70,26 @@ def detail(settings: Settings, row: dict, prefix: str) -> None:
         return
     labels = figure_labels()
     with st.container(height=DETAIL_HEIGHT if len(row["tgt_tokens"]) > 20 else "content", border=False):
-        chart(viz.attention_heatmap(row["attention"], row["src_tokens"], row["tgt_tokens"], flagged_src=diagnostics.flagged_src(row),
-                                    title=t("errors.heatmap_title"), labels=labels),
-              f"{prefix}_heatmap", name=png_name(settings, row["src"], "attention"))  # fmt: skip
+        chart(
+            attention_heatmap(
+                row["attention"],
+                row["src_tokens"],
+                row["tgt_tokens"],
+                flagged_src=diagnostics.flagged_src(row),
+                title=t("errors.heatmap_title"),
+                labels=labels,
+            ),
+            f"{prefix}_heatmap",
+            name=png_name(settings, row["src"], "attention"),
+        )
     if row.get("coverage") is not None:
-        chart(viz.coverage_bars(row["coverage"], row["src_tokens"], low=DROPPED_BELOW, high=REPEATED_ABOVE, labels=labels),
-              f"{prefix}_coverage", name=png_name(settings, row["src"], "coverage"))  # fmt: skip
+        chart(
+            coverage_bars(
+                row["coverage"], row["src_tokens"], low=DROPPED_BELOW, high=REPEATED_ABOVE, labels=labels
+            ),
+            f"{prefix}_coverage",
+            name=png_name(settings, row["src"], "coverage"),
+        )
 
 
 def explore(settings: Settings, rows: list[dict], prefix: str) -> None:

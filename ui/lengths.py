@@ -14,7 +14,8 @@ from seq2seq.jsonfiles import read_json
 from seq2seq.lecture import LengthGap, length_gap
 
 from .i18n import t
-from .shared import Settings, attention_type, pick_key, use_checkpoint
+from .models import Settings, attention_type, use_checkpoint
+from .widgets import pick_key
 
 
 def _buckets(folder: Path | None) -> list[dict] | None:

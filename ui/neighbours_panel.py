@@ -9,7 +9,8 @@ from seq2seq.neighbours import TRAIN_FILE, words
 from seq2seq.translator import Translation
 
 from .i18n import t
-from .shared import ERRORS, Settings, show_error
+from .models import ERRORS, Settings
+from .notices import show_error
 
 
 def show(settings: Settings, result: Translation) -> None:

@@ -9,26 +9,21 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import streamlit as st
 
-from seq2seq import lecture, viz
+from seq2seq import lecture
 from seq2seq.decoding import app_search
-from seq2seq.translator import Translation, TranslationSession, WhatIf
+from seq2seq.session import TranslationSession, WhatIf
+from seq2seq.translator import Translation
+from seq2seq.viz.alignment import attention_heatmap
+from seq2seq.viz.decoder_step import context_strip, step_bars, topk_bar
+from seq2seq.viz.style import piece_label
 
+from .figures import chart, figure_labels, png_name, shared_figure
 from .i18n import t
-from .shared import (
-    ERRORS,
-    Settings,
-    big_text,
-    chart,
-    figure_labels,
-    no_attention,
-    png_name,
-    row,
-    shared_figure,
-    show_error,
-    translate,
-)
-from .shared import pick_key as widget_key
+from .models import ERRORS, Settings
+from .notices import no_attention, show_error, translate
 from .text import markdown_text
+from .widgets import big_text, row
+from .widgets import pick_key as widget_key
 
 SESSION, SESSION_ID, WHATIF, MESSAGE = "st_session", "st_session_id", "st_whatif", "st_message"
 ANSWERED = "st_answered"  # set by a Force or an attention edit: the page draws its answer first
@@ -139,7 +134,7 @@ def current_step(settings: Settings, session: TranslationSession, full: bool = T
     labels = figure_labels()
     step = session.steps[-1]
     i = step.index
-    taken = viz.piece_label(session.pieces([step.token])[0], labels)
+    taken = piece_label(session.pieces([step.token])[0], labels)
     mark = t("step.forced") if step.forced else t("step.edited") if step.edited else ""
     st.subheader(t("step.wrote", i=i + 1, token=markdown_text(taken)) + mark)
     big_text(session.text or "…", "1.5rem")
@@ -151,15 +146,32 @@ def current_step(settings: Settings, session: TranslationSession, full: bool = T
     )
     bars_col, topk_col = st.columns([3, 2], gap="large") if full else (st.container(), None)
     with bars_col:
-        chart(shared_figure("step_bars", step.energies, step.weights, session.src_tokens, title=t("step.bars_title", i=i + 1)),
-              "st_bars", name=png_name(settings, session.source, f"step{i + 1}-energies"))  # fmt: skip
+        chart(
+            shared_figure(
+                step_bars,
+                step.energies,
+                step.weights,
+                session.src_tokens,
+                title=t("step.bars_title", i=i + 1),
+            ),
+            "st_bars",
+            name=png_name(settings, session.source, f"step{i + 1}-energies"),
+        )
     if topk_col is not None:
         with topk_col:
-            chart(shared_figure("topk_bar", session.pieces(step.top_ids), step.top_probs, chosen=session.pieces([step.token])[0]),
-                  "st_topk_bar", name=png_name(settings, session.source, f"step{i + 1}-topk"))  # fmt: skip
+            chart(
+                shared_figure(
+                    topk_bar,
+                    session.pieces(step.top_ids),
+                    step.top_probs,
+                    chosen=session.pieces([step.token])[0],
+                ),
+                "st_topk_bar",
+                name=png_name(settings, session.source, f"step{i + 1}-topk"),
+            )
             st.caption(t("step.prob", token=markdown_text(taken), p=f"{step.prob:.3f}"))
         chart(
-            shared_figure("context_strip", step.context, title=t("step.context_title", i=i + 1)), "st_context"
+            shared_figure(context_strip, step.context, title=t("step.context_title", i=i + 1)), "st_context"
         )
     if step.weights is None:
         no_attention()
@@ -176,9 +188,18 @@ def current_step(settings: Settings, session: TranslationSession, full: bool = T
             hide_index=True,
             key="st_top_sources",
         )
-    chart(shared_figure("attention_heatmap", session.attention, session.src_tokens, session.tgt_tokens, highlight_row=i,
-                        title=t("step.heatmap_title")),
-          "st_heatmap", name=png_name(settings, session.source, "attention-so-far"))  # fmt: skip
+    chart(
+        shared_figure(
+            attention_heatmap,
+            session.attention,
+            session.src_tokens,
+            session.tgt_tokens,
+            highlight_row=i,
+            title=t("step.heatmap_title"),
+        ),
+        "st_heatmap",
+        name=png_name(settings, session.source, "attention-so-far"),
+    )
 
 
 def force_controls(session: TranslationSession, max_len: int | None) -> None:
@@ -189,14 +210,19 @@ def force_controls(session: TranslationSession, max_len: int | None) -> None:
         t(
             "step.whatif_caption",
             i=step.index + 1,
-            token=markdown_text(viz.piece_label(taken, figure_labels())),
+            token=markdown_text(piece_label(taken, figure_labels())),
         )
     )
     options = session.pieces(step.top_ids)
     pick_col, type_col, force_col = st.columns([2, 2, 1], vertical_alignment="bottom")
     pick = force_pick_key(session)
-    pick_col.selectbox(t("step.force_pick"), options, index=min(1, len(options) - 1), key=pick,
-                       format_func=lambda p: viz.piece_label(p, figure_labels()))  # fmt: skip
+    pick_col.selectbox(
+        t("step.force_pick"),
+        options,
+        index=min(1, len(options) - 1),
+        key=pick,
+        format_func=lambda p: piece_label(p, figure_labels()),
+    )
     type_col.text_input(
         t("step.force_type"), key="st_force_text", max_chars=50, placeholder=t("step.force_placeholder")
     )
@@ -234,8 +260,14 @@ def whatif_view(settings: Settings, session: TranslationSession) -> None:
     if whatif is None:
         return
     labels = figure_labels()
-    st.markdown(t("step.whatif_change", i=whatif.step + 1, before=markdown_text(viz.piece_label(whatif.original_token, labels)),
-                  after=markdown_text(viz.piece_label(whatif.forced_token, labels))))  # fmt: skip
+    st.markdown(
+        t(
+            "step.whatif_change",
+            i=whatif.step + 1,
+            before=markdown_text(piece_label(whatif.original_token, labels)),
+            after=markdown_text(piece_label(whatif.forced_token, labels)),
+        )
+    )
     st.caption(t("step.whatif_follow", i=whatif.step + 1))
     for label, snap, key in (
         (t("step.original"), whatif.original, "st_original_heatmap"),
@@ -244,9 +276,18 @@ def whatif_view(settings: Settings, session: TranslationSession) -> None:
         st.markdown(f"**{label}**")  # stacked, full width: long sentences need the room
         big_text(snap.text, "1.3rem")
         if snap.attention is not None:
-            chart(viz.attention_heatmap(snap.attention, session.src_tokens, snap.tgt_tokens, highlight_row=whatif.step,
-                                        title=t("step.whatif_heatmap", label=label), labels=labels),
-                  key, name=png_name(settings, session.source, key.removeprefix("st_")))  # fmt: skip
+            chart(
+                attention_heatmap(
+                    snap.attention,
+                    session.src_tokens,
+                    snap.tgt_tokens,
+                    highlight_row=whatif.step,
+                    title=t("step.whatif_heatmap", label=label),
+                    labels=labels,
+                ),
+                key,
+                name=png_name(settings, session.source, key.removeprefix("st_")),
+            )
 
 
 def beam_differs(settings: Settings, text: str, translation: Translation) -> None:

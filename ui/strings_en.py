@@ -63,7 +63,7 @@ STRINGS = {
     "heatmap.range_auto": "auto",
     "heatmap.range_help": "auto stretches the colours up to the largest weight, so small weights show too",
     "table.source_words": "source words",
-    # library messages, said in this language (codes from seq2seq.translator.Notice and InputError)
+    # library messages, said in this language (codes from seq2seq.notices.Notice and InputError)
     "warn.input_cut": "The input was {total:,} characters; only the first {kept:,} were translated.",
     "warn.tokens_cut": "The input was {total} subword tokens; only the first {kept} were translated.",
     "warn.unknown_pieces": "{n} piece(s) are unknown to the model and show as <unk>: {chars}",
@@ -446,7 +446,7 @@ STRINGS = {
     "card.no_card": "This checkpoint has no card.md.",
     "card.configuration": "Configuration",
     "card.config_caption": "{parameters} parameters · vocabulary {vocab} · device {device}",
-    # figure labels (seq2seq.viz.LABELS)
+    # figure labels (seq2seq.viz.style.LABELS)
     "viz.source": "source",
     "viz.target": "target",
     "viz.source_axis": "source j",

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from bench import local_app
-from seq2seq.viz import ZERO_WIDTH
+from seq2seq.viz.style import ZERO_WIDTH
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("SEQ2SEQ_SKIP_BROWSER", "") == "1",
@@ -291,7 +291,7 @@ def chart(page: Page, title: str) -> Locator:
 def token_labels_drawn(plot: Locator, tokens: list[str], axis: str = "x") -> tuple[bool, object]:
     """Whether a source-token axis shows `tokens`: the figure has one column per token, in order, and the
     labels drawn are every k-th token from the first (Plotly thins them where the plot is too narrow for
-    all; a repeat carries zero-width spaces, `viz.token_categories`). Plotly shows escaped `</s>` literally."""
+    all; a repeat carries zero-width spaces, `viz.style.token_categories`). Plotly shows escaped `</s>` literally."""
     try:
         name = "xaxis" + axis[1:]  # "x" -> xaxis, "x2" -> xaxis2
         columns = plot.evaluate(f"el => el.layout.{name}.categoryarray", timeout=1_000)
