@@ -16,6 +16,7 @@ from .style import (
     catalogue,
     check_length,
     escape,
+    hover_cells,
     label_room,
     source_axis,
     styled,
@@ -88,7 +89,7 @@ def attention_heatmap(
             z=attention,
             x=columns,
             y=list(range(len(tgt))),
-            customdata=[[[s, t] for s in src] for t in tgt],  # (Ty, Tx, 2)
+            customdata=hover_cells(src, tgt),  # (Ty, Tx, 2)
             hovertemplate=f"{escape(text['source'])}: %{{customdata[0]}}<br>{escape(text['target'])}: "
             f"%{{customdata[1]}}<br>{escape(name)} = %{{z:.4f}}" + NO_HOVER_BOX,
             colorscale=colorscale,

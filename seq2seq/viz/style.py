@@ -86,6 +86,15 @@ def escape(text: str) -> str:
     return html.escape(str(text), quote=False)
 
 
+def hover_cells(src: Sequence[str], tgt: Sequence[str]) -> np.ndarray:
+    """A heatmap's hover labels, (source, target) per cell, (Ty, Tx, 2): one object array, which Plotly
+    takes as it is, where nested lists cost it a validation per string (a third of a step's figure time)."""
+    cells = np.empty((len(tgt), len(src), 2), dtype=object)
+    cells[..., 0] = np.asarray(src, dtype=object)[None, :]
+    cells[..., 1] = np.asarray(tgt, dtype=object)[:, None]
+    return cells
+
+
 def token_categories(tokens: Sequence[str], flagged: Sequence[int] = ()) -> list[str]:
     """A horizontal token axis's categories: escaped labels, flagged ones bold red, a repeat made distinct
     by zero-width spaces (Plotly merges equal categories, and "▁the" twice needs two columns)."""

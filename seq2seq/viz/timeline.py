@@ -17,6 +17,7 @@ from .style import (
     NO_HOVER_BOX,
     catalogue,
     escape,
+    hover_cells,
     label_room,
     message,
     source_axis,
@@ -46,7 +47,7 @@ class _Frames:
         tgt = [escape(t) for t in out["tgt_tokens"]]
         return go.Heatmap(
             z=weights, x=self.columns, y=list(range(len(tgt))), zmin=0, zmax=1, colorscale="Blues",
-            customdata=[[[escape(s), t] for s in self.src_tokens] for t in tgt],
+            customdata=hover_cells([escape(s) for s in self.src_tokens], tgt),
             hovertemplate=f"{escape(text['source'])}: %{{customdata[0]}}<br>{escape(text['target'])}: %{{customdata[1]}}"
             "<br>α = %{z:.4f}" + NO_HOVER_BOX,
             colorbar={"title": {"text": "α"}, "thickness": 10, "x": 1.01, "xanchor": "left", "y": 1, "yanchor": "top",
