@@ -18,6 +18,7 @@ part of a link.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import sqlite3
 import threading
@@ -32,6 +33,7 @@ from .neighbours import cache_dir
 from .translator import MAX_INPUT_CHARS
 
 LESSONS_FILE = "lessons.sqlite3"
+LESSONS_ENV = "SEQ2SEQ_LESSONS"
 MAX_AGE_S = 24 * 3600  # lessons older than a day are removed
 MAX_NAME = 200  # a checkpoint's folder name
 STUDENT_ID = 32  # hex characters of a browser's random id
@@ -133,7 +135,8 @@ class Lesson:
 
 
 def default_path() -> Path:
-    return cache_dir() / LESSONS_FILE
+    """$SEQ2SEQ_LESSONS when set (a test's own store, a store kept elsewhere), else the cache folder's."""
+    return Path(os.environ.get(LESSONS_ENV) or cache_dir() / LESSONS_FILE)
 
 
 def new_student_id() -> str:

@@ -164,6 +164,7 @@ def test_a_bad_link_gets_a_clear_message_and_the_defaults(family_dir, env, monke
         "step": "x",
         "lesson": "A" * 10_000,
         "s": "<script>alert(1)</script>",
+        "teach": "<script>" * 1_000,  # a forged teacher's link: no key, no lesson, gone from the address bar
     }
     at = ran(start(family_dir, "pages/step_through.py", query))
     warned = " ".join(str(w.value) for w in at.warning)
@@ -172,6 +173,7 @@ def test_a_bad_link_gets_a_clear_message_and_the_defaults(family_dir, env, monke
     assert at.sidebar.selectbox("checkpoint").value == "enko-general-additive"
     assert at.sidebar.slider("beam_size").value == APP_SEARCH.beam_size
     assert at.text_area("sentence").value == "<script>alert(1)</script>"  # text, through the same checks
+    assert "teach" not in at.query_params and "_lesson" not in at.session_state
 
 
 # --------------------------------------------------------------------------- guessing

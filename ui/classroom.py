@@ -242,9 +242,8 @@ def follow() -> Lesson | None:
         _say_problem(exc)
         leave()
         return None
-    if lesson.ended:
-        if not teaching():
-            state[NOTICE] = t("lesson.ended", code=lesson.code)
+    if lesson.ended:  # (a teacher's page that ended it said so already; another of its pages says it here)
+        state[NOTICE] = t("lesson.ended" if not teaching() else "lesson.ended_elsewhere", code=lesson.code)
         leave()  # the page is this student's own again, where it stands
         return None
     if not (teaching() or following()):
@@ -602,8 +601,11 @@ def gate(settings: Settings, session: TranslationSession) -> bool:
     _question(session, i)
     if i in mine:  # a following student's guess, waiting for the reveal: it can still change
         st.info(t("guess.waiting", i=i, token=markdown_text(unit.labels[unit.of(mine[i])])))
-    key = pick_key("guess_pick", settings.folder.name, session.source, i, len(unit.labels))
-    st.pills(t("guess.pick"), list(range(len(unit.labels))), key=key,
+    # in a lesson, a new picker for each version of it: after Clear it is empty again (a pill clicked
+    # twice is off), and it starts on the guess this browser made (a reload, a restart)
+    version = (st.session_state.get(SEEN),) if following() else ()
+    key = pick_key("guess_pick", settings.folder.name, session.source, i, len(unit.labels), *version)
+    st.pills(t("guess.pick"), list(range(len(unit.labels))), key=key, default=unit.of(mine[i]) if i in mine else None,
              format_func=lambda u: f"{u + 1}·{unit.labels[u]}")  # fmt: skip
     st.button(
         t("guess.change") if i in mine else t("guess.go"),

@@ -544,6 +544,7 @@ STRINGS = {
     "lesson.wait_start": "Wait for your teacher: the first step appears here by itself when the teacher starts.",
     "lesson.you_ended": "You ended lesson {code}: the students' pages say so and are their own again.",
     "lesson.ended": "Your teacher ended lesson {code}. This page is yours now: type your own sentence, or step on.",
+    "lesson.ended_elsewhere": "Lesson {code} was ended on another of your pages.",
     "lesson.now_teaching": "This device now teaches lesson {code} too.",
     "lesson.resumed": "Back in lesson {code}: this page shows the lesson as stored, at step {step}.",
     "lesson.moved": "Lesson {code} was moved on another page (another tab or device): this page follows it, at step {step}.",

@@ -527,6 +527,7 @@ STRINGS = {
     "lesson.wait_start": "교사를 기다리세요: 교사가 시작하면 첫 단계가 여기에 저절로 나타납니다.",
     "lesson.you_ended": "{code} 수업을 끝냈습니다. 학생들의 화면에 알림이 뜨고, 이제 각자의 화면이 됩니다.",
     "lesson.ended": "교사가 {code} 수업을 끝냈습니다. 이제 이 화면은 내 것입니다: 내 문장을 입력하거나 계속 단계를 진행하세요.",
+    "lesson.ended_elsewhere": "다른 화면에서 {code} 수업을 끝냈습니다.",
     "lesson.now_teaching": "이 기기도 이제 {code} 수업을 진행합니다.",
     "lesson.resumed": "{code} 수업으로 돌아왔습니다: 저장된 수업 그대로, {step}단계를 보여 줍니다.",
     "lesson.moved": "다른 화면(다른 탭이나 기기)에서 {code} 수업이 바뀌었습니다: 이 화면도 따라서 {step}단계를 보여 줍니다.",
