@@ -75,7 +75,7 @@ def browser_id() -> str:
 # a new connection); the script then removes itself, so the id is not left in the page.
 KEEP_ID_JS = """<script>(() => {{
   const id = "{id}", kept = (document.cookie.match(/(?:^|;\\s*){name}=([0-9a-f]{{32}})/) || [])[1];
-  if (!kept) document.cookie = "{name}=" + id + "; Path=/; Max-Age={age}; SameSite=Strict";
+  if (!kept) document.cookie = "{name}=" + id + "; Path=/; Max-Age={age}; SameSite=Lax";
   else if (kept !== id && !sessionStorage.getItem("{name}_reloaded")) {{
     sessionStorage.setItem("{name}_reloaded", "1"); location.reload();
   }}

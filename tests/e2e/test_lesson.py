@@ -176,6 +176,7 @@ def test_a_lesson_a_teacher_can_trust(server, new_context, dialogs, js_errors):
             timeout=20_000
         )
     expect(main(phone).locator(".js-plotly-plot").first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(main(phone).locator(".modebar-container").first).to_be_hidden()  # no toolbar over a chart's title
     shot(phone, "lesson-student-phone-revealed")
 
     # a student who types leaves the lesson (one click), and can follow again
