@@ -13,8 +13,9 @@ a whole class (30 browser sessions) translating and stepping at once.
   share link read from the teacher's page, each picks a source token, then all press Guess at once.
   Timed: from each student's Guess click to the teacher's tally counting it (the teacher's page is never
   clicked; its fragment refreshes by itself), median and p95; the server's memory with every student
-  joined; then the teacher's Next to each student's page showing step 2; and the server's CPU seconds
-  (from /proc) while all wait on a question, for the guesses, and for that step.
+  joined; then the teacher's Next to each student's page showing step 2; and the server's CPU (from
+  /proc) while all wait on a question, while all wait and one of them leaves the lesson to type their
+  own sentence, for the guesses, and for that step.
 
 `--before DIR` times another checkout of the app the same way (a `git worktree` of an older commit, on
 the same checkpoints), for a before/after.
@@ -238,6 +239,9 @@ def a_lesson(url: str, browser, students: int, pid: int) -> dict:
         main.get_by_role("button", name="Open a lesson").click()
         main.locator('[data-testid="stCode"]').first.wait_for(timeout=TIMEOUT_MS)
         _settled(teacher)
+        main.get_by_role("paragraph").filter(has_text=re.compile(r"^Guess first$")).click()  # for the class
+        teacher.wait_for_timeout(200)
+        _settled(teacher)
         main.get_by_role("button", name="Next ▶").click()
         main.get_by_text(re.compile(r"^Guesses in: 0$")).wait_for(timeout=TIMEOUT_MS)
         _settled(teacher)
@@ -254,6 +258,7 @@ def a_lesson(url: str, browser, students: int, pid: int) -> dict:
         before = local_app.cpu_s(pid)
         teacher.wait_for_timeout(IDLE_S * 1000)  # everyone waits on the question: only the polls run
         idle_cpu = (local_app.cpu_s(pid) - before) / IDLE_S
+        typing_cpu = _one_typing(pages[0], pid)
         seen: dict[int, float] = {}
 
         def look() -> None:  # the teacher's count as shown now (read between the students' moves too)
@@ -290,9 +295,31 @@ def a_lesson(url: str, browser, students: int, pid: int) -> dict:
             context.close()
     return {"students": students, "guess_to_tally": _summary(latencies) if latencies else None,
             "next_to_students": _summary(followed) if followed else None,
-            "server_cpu": {"waiting_share": round(idle_cpu, 3),
+            "server_cpu": {"waiting_share": round(idle_cpu, 3), "one_typing_share": round(typing_cpu, 3),
                            "guesses_s": round(guess_cpu, 2), "next_step_s": round(step_cpu, 2)},
             "server_mb_joined": memory_mb, "problems": problems}  # fmt: skip
+
+
+def _one_typing(page, pid: int) -> float:
+    """One student leaves the lesson to type their own sentence (Explore alone, a sentence, Translate) and
+    goes on typing while the class waits: the server's CPU share over `IDLE_S` from then on (a page that
+    reran without end used 60-78% of a core here). Then the student follows the teacher again."""
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_role("button", name="Explore alone").click()
+    box = main.get_by_role("textbox", name="English sentence", exact=True)
+    box.wait_for(timeout=TIMEOUT_MS)
+    _settled(page)
+    _translate(page, CLASS_SENTENCES[0])
+    before = local_app.cpu_s(pid)
+    started = time.perf_counter()
+    box.click()
+    while time.perf_counter() - started < IDLE_S:  # a phone's typing: a key every 200 ms
+        page.keyboard.type(" and more", delay=200)
+    share = (local_app.cpu_s(pid) - before) / (time.perf_counter() - started)
+    main.get_by_role("button", name="Follow the teacher again").click()
+    main.get_by_role("button", name="Guess", exact=True).wait_for(timeout=TIMEOUT_MS)
+    _settled(page)
+    return share
 
 
 # Set on each student's page before the teacher's Next: the moment (epoch ms) its step 2 question appears.
@@ -410,7 +437,9 @@ def table(results: dict) -> str:
         if cpu:
             lines += ["", f"The teacher's Next reaching every student's page: median {follow.get('median_ms', float('nan')):.0f} ms, "
                       f"p95 {follow.get('p95_ms', float('nan')):.0f} ms (their pages look every 1.5 s). Server CPU: "
-                      f"{cpu['waiting_share']:.0%} of one core while all wait on a question, {cpu['guesses_s']:.2f} s for "
+                      f"{cpu['waiting_share']:.0%} of one core while all wait on a question, "
+                      f"{cpu.get('one_typing_share', float('nan')):.0%} while all wait and one of them types their own sentence "
+                      f"(Explore alone), {cpu['guesses_s']:.2f} s for "
                       f"the {lesson['students']} guesses, {cpu['next_step_s']:.2f} s for the next step on every page."]  # fmt: skip
     if before:
         lines += [

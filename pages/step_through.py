@@ -8,20 +8,24 @@ from ui import classroom, links, notices, sidebar, stepper, widgets
 from ui.i18n import t
 from ui.text import markdown_text
 
-lesson = classroom.follow()  # before the sidebar: a following student takes the teacher's sentence and model
+lesson = classroom.follow()  # before the sidebar: a page in a lesson takes the lesson's sentence and model
 settings = sidebar.settings()
 st.title("👣 " + t("step.title"))
-st.caption(t("step.caption"))
-
-text = widgets.sentence_input()
-top_k = st.slider(t("step.top_k"), 3, 10, 5, key="st_topk")
+classroom.notices()
+if classroom.following():  # no sentence box: typing one's own sentence is leaving the lesson (Explore alone)
+    text, top_k = classroom.followed_sentence(lesson), classroom.TOP_K
+else:
+    st.caption(t("step.caption"))
+    text = widgets.sentence_input()
+    top_k = st.slider(t("step.top_k"), 3, 10, 5, key="st_topk")
 session = stepper.session_for(settings, text, top_k)
 if session is None:
     st.stop()
-classroom.lesson_panel(settings)
+if not classroom.following():
+    classroom.lesson_panel(settings)
 target, forced = links.pending_step(), None
-if lesson is not None and lesson.sentence == session.source and lesson.checkpoint == settings.folder.name:
-    target, forced = lesson.step, dict(lesson.forced)  # the teacher's step, and the tokens forced on the way
+if (place := classroom.lesson_step(session, settings)) is not None:
+    target, forced = place  # the lesson's step, and the tokens the teacher forced on the way
 if target is not None:
     stepper.go_to(session, target, forced)
 translation = notices.translate(
@@ -50,10 +54,11 @@ def stepping() -> None:
         t("step.source", n=len(session.src_tokens)) + " " + markdown_text(" ".join(session.src_tokens))
     )
     if not session.steps:
-        st.info(t("step.nothing_yet"))
+        st.info(t("lesson.wait_start") if classroom.following() else t("step.nothing_yet"))
         return
-    classroom.tally(settings, session)
-    if not classroom.gate(settings, session):  # guess first: the step stays hidden until then
+    shown = classroom.gate(settings, session)  # guess first: the step stays hidden until then
+    classroom.tally(settings, session)  # the teacher's: under the question and Reveal, on one screen
+    if not shown:
         return
     step_slot, tools_slot, whatif_slot = st.container(), st.container(), st.container()  # top to bottom
     answer_first = stepper.what_if_just_answered()
@@ -74,4 +79,5 @@ def stepping() -> None:
 
 
 stepping()
-classroom.watch((session.source, settings.folder.name, len(session.steps), session.forced))
+classroom.watch()
+classroom.keep_browser_id()

@@ -1,15 +1,24 @@
 """Lessons: a class guessing together. The teacher opens a lesson (a 4-character code read aloud), its
-view (sentence, model, step) is stored, the students' Step through follows it, and each student's guess
-of where the decoder looks goes into the store, where the teacher's screen counts them.
+view (sentence, model, step, forced path, Guess first's rules) is stored, the students' Step through
+follows it, and each student's guess of where the decoder looks goes into the store, where the teacher's
+screen counts them. The teacher reveals each step's answer in the store too, so every page (and a
+restarted server) agrees on what the class may see.
 
 One SQLite file in WAL mode under the cache folder, shared by every session of the server (and by a
 restarted server). Every statement takes parameters; every value is checked before it is written, and
-a refused one raises `LessonError` and changes nothing. A student is a random id per browser session:
-no name, no account, nothing personal.
+a refused one raises `LessonError` and changes nothing.
+
+Who is who: a browser keeps one random id (the app stores it in a cookie), no name, no account. A
+student's guesses are stored under that id, so a reload, a new tab or a restart is still one vote. A
+teacher's key is a browser's id too: the store keeps only its SHA-256, of the browser that opened the
+lesson and of each device the teacher added with a one-time hand-off token (`handoff`). No key is ever
+part of a link.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import secrets
 import sqlite3
 import threading
@@ -24,10 +33,13 @@ from .neighbours import cache_dir
 from .notices import MAX_INPUT_CHARS
 
 LESSONS_FILE = "lessons.sqlite3"
+LESSONS_ENV = "SEQ2SEQ_LESSONS"
 MAX_AGE_S = 24 * 3600  # lessons older than a day are removed
 MAX_NAME = 200  # a checkpoint's folder name
-STUDENT_ID = 32  # hex characters of a student's random id
+STUDENT_ID = 32  # hex characters of a browser's random id
 MAX_TOKEN_ID = 1_000_000  # above any vocabulary; the student's model refuses an id it does not have
+HANDOFF_S = 600  # a "teach from another device" token works once, within ten minutes
+UNITS = ("word", "piece")  # what the class guesses among (ui.classroom.Units)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS lessons (
@@ -52,7 +64,34 @@ CREATE TABLE IF NOT EXISTS guesses (
     created REAL NOT NULL,
     PRIMARY KEY (code, sentence, checkpoint, step, student)
 );
+CREATE TABLE IF NOT EXISTS teachers (
+    code TEXT NOT NULL REFERENCES lessons(code) ON DELETE CASCADE,
+    key_hash TEXT NOT NULL,
+    PRIMARY KEY (code, key_hash)
+);
+CREATE TABLE IF NOT EXISTS reveals (
+    code TEXT NOT NULL REFERENCES lessons(code) ON DELETE CASCADE,
+    sentence TEXT NOT NULL,
+    checkpoint TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    PRIMARY KEY (code, sentence, checkpoint, step)
+);
+CREATE TABLE IF NOT EXISTS handoffs (
+    token_hash TEXT PRIMARY KEY,
+    code TEXT NOT NULL REFERENCES lessons(code) ON DELETE CASCADE,
+    expires REAL NOT NULL
+);
 """
+# Columns added since the first stores were written: (name, declaration) for ALTER TABLE
+ADDED_COLUMNS = (
+    ("forced", "TEXT NOT NULL DEFAULT ''"),
+    ("guess_first", "INTEGER NOT NULL DEFAULT 0"),
+    ("unit", "TEXT NOT NULL DEFAULT 'word'"),
+    ("hidden", "INTEGER NOT NULL DEFAULT 0"),
+    ("version", "INTEGER NOT NULL DEFAULT 0"),
+    ("ended", "INTEGER NOT NULL DEFAULT 0"),
+)
+VIEW = "sentence, checkpoint, step, beam, source_tokens, steps, forced, guess_first, unit, hidden"
 
 
 class LessonError(ValueError):
@@ -75,14 +114,42 @@ class Lesson:
     steps: int  # the last step a guess may be for (the teacher publishes the steps taken so far)
     # (step index, token id) of each token the teacher forced: the class replays them
     forced: tuple[tuple[int, int], ...] = ()
+    guess_first: bool = False  # the class guesses before it sees α; the teacher reveals each step
+    unit: str = "word"  # word | piece: what the class guesses among
+    hidden: bool = False  # the question hides the Korean token the step writes
+    version: int = 0  # one more for every change the teacher makes: a page that saw it has nothing to do
+    ended: bool = False
+    revealed: frozenset[int] = frozenset()  # the steps of this sentence and model the teacher revealed
+
+    def view(self) -> tuple:
+        """What a page shows of the lesson: sentence, model, step, forced path, Guess first's rules."""
+        return (
+            self.sentence,
+            self.checkpoint,
+            self.step,
+            self.forced,
+            self.guess_first,
+            self.unit,
+            self.hidden,
+        )
 
 
 def default_path() -> Path:
-    return cache_dir() / LESSONS_FILE
+    """$SEQ2SEQ_LESSONS when set (a test's own store, a store kept elsewhere), else the cache folder's."""
+    return Path(os.environ.get(LESSONS_ENV) or cache_dir() / LESSONS_FILE)
 
 
 def new_student_id() -> str:
     return secrets.token_hex(STUDENT_ID // 2)
+
+
+def is_browser_id(value) -> bool:
+    """A browser's id as the app makes it (`new_student_id`): 32 lower-case hexadecimal characters."""
+    return isinstance(value, str) and len(value) == STUDENT_ID and all(c in "0123456789abcdef" for c in value)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(str(key).encode("utf-8", "replace")).hexdigest()
 
 
 class LessonStore:
@@ -95,8 +162,9 @@ class LessonStore:
         self._local = threading.local()
         self._conn().executescript(SCHEMA)
         columns = {row[1] for row in self._conn().execute("PRAGMA table_info(lessons)")}
-        if "forced" not in columns:  # a store written before lessons replayed forced tokens
-            self._conn().execute("ALTER TABLE lessons ADD COLUMN forced TEXT NOT NULL DEFAULT ''")
+        for name, declaration in ADDED_COLUMNS:  # a store written by an older version of the app
+            if name not in columns:  # names from the constant above, never from input
+                self._conn().execute(f"ALTER TABLE lessons ADD COLUMN {name} {declaration}")
 
     def _db(self) -> _Transaction:
         """`with self._db() as db:` one transaction on this thread's connection."""
@@ -113,37 +181,54 @@ class LessonStore:
         return db
 
     # ------------------------------------------------------------------ the teacher
-    def open(self, now: float | None = None) -> tuple[str, str]:
-        """A new lesson: (its code, the teacher's secret, which only the teacher's own link carries)."""
+    def open(self, teacher: str | None = None, now: float | None = None) -> tuple[str, str]:
+        """A new lesson: (its code, the teacher's key). The app passes the teacher's browser id as the key;
+        without one a random key is made. Only the key's hash is stored."""
         now = time.time() if now is None else now
         self.expire(now)
-        teacher = secrets.token_hex(16)
+        teacher = secrets.token_hex(16) if teacher is None else str(teacher)
+        if not 16 <= len(teacher) <= 128:
+            raise LessonError("not_teacher", "a teacher's key is 16 to 128 characters")
         for _ in range(100):
             code = "".join(secrets.choice(LESSON_ALPHABET) for _ in range(4))
             with self._db() as db:
                 try:
                     db.execute(
-                        "INSERT INTO lessons (code, teacher, created) VALUES (?, ?, ?)", (code, teacher, now)
+                        "INSERT INTO lessons (code, teacher, created) VALUES (?, ?, ?)",
+                        (code, _hash(teacher), now),
                     )
                 except sqlite3.IntegrityError:
                     continue  # the code is taken: draw another
+                db.execute("INSERT INTO teachers (code, key_hash) VALUES (?, ?)", (code, _hash(teacher)))
             return code, teacher
         raise LessonError("full", "no free lesson code; clear old lessons and try again")
 
     def is_teacher(self, code: str, teacher: str) -> bool:
         code = check_code(code)
-        row = self._conn().execute("SELECT teacher FROM lessons WHERE code = ?", (code,)).fetchone()
-        return row is not None and secrets.compare_digest(row[0], str(teacher))
+        if not isinstance(teacher, str) or not teacher:
+            return False
+        row = (
+            self._conn()
+            .execute("SELECT 1 FROM teachers WHERE code = ? AND key_hash = ?", (code, _hash(teacher)))
+            .fetchone()
+        )
+        return row is not None
+
+    def _check_teacher(self, code: str, teacher: str, what: str) -> str:
+        code = check_code(code)
+        if not self.is_teacher(code, teacher):
+            raise LessonError("not_teacher", f"only the teacher of lesson {code} can {what}")
+        return code
 
     def show(
         self, code: str, teacher: str, sentence: str, checkpoint: str, step: int, beam: int,
-        source_tokens: int, steps: int, forced: Sequence[tuple[int, int]] = (),
-    ) -> None:  # fmt: skip
+        source_tokens: int, steps: int, forced: Sequence[tuple[int, int]] = (), *, guess_first: bool = False,
+        unit: str = "word", hidden: bool = False,
+    ) -> int:  # fmt: skip
         """The teacher's view, which the class follows; `forced` (step index, token id) are the tokens the
-        teacher forced on the way, so that the class's steps are the same as the teacher's."""
-        code = check_code(code)
-        if not self.is_teacher(code, teacher):
-            raise LessonError("not_teacher", f"only the teacher of lesson {code} can change what it shows")
+        teacher forced on the way, so that the class's steps are the same as the teacher's. Returns the
+        lesson's version (the same as before when nothing changed)."""
+        code = self._check_teacher(code, teacher, "change what it shows")
         sentence = _text(sentence)
         checkpoint = _name(checkpoint)
         for name, value, high in (("step", step, MAX_STEP), ("beam", beam, 10), ("source_tokens", source_tokens, MAX_INPUT_CHARS),
@@ -156,33 +241,102 @@ class LessonStore:
                 raise LessonError("bad_forced", "forced tokens are a list of (step index, token id)")
             _integer("forced", pair[0], 0, max(step - 1, 0))
             _integer("forced", pair[1], 0, MAX_TOKEN_ID)
+        if not isinstance(guess_first, bool) or not isinstance(hidden, bool) or unit not in UNITS:
+            raise LessonError("bad_rules", "Guess first is on or off, a unit is a word or a piece")
         written = ",".join(f"{i}:{token}" for i, token in forced)
+        values = (sentence, checkpoint, int(step), int(beam), int(source_tokens), int(steps), written,
+                  int(guess_first), unit, int(hidden))  # fmt: skip
         with self._db() as db:
+            row = db.execute(f"SELECT {VIEW}, version, ended FROM lessons WHERE code = ?", (code,)).fetchone()
+            if row is None:
+                raise LessonError("no_lesson", f"there is no lesson {code}")
+            if row[-1]:
+                raise LessonError("ended", f"lesson {code} has ended")
+            if tuple(row[:-2]) == values:
+                return row[-2]
             db.execute(
                 "UPDATE lessons SET sentence = ?, checkpoint = ?, step = ?, beam = ?, source_tokens = ?, steps = ?, "
-                "forced = ? WHERE code = ?",
-                (sentence, checkpoint, int(step), int(beam), int(source_tokens), int(steps), written, code),
+                "forced = ?, guess_first = ?, unit = ?, hidden = ?, version = version + 1 WHERE code = ?",
+                (*values, code),
             )
+            return row[-2] + 1
 
-    def clear(self, code: str, teacher: str) -> None:
-        """The teacher wipes the class's guesses (the lesson stays open)."""
-        code = check_code(code)
-        if not self.is_teacher(code, teacher):
-            raise LessonError("not_teacher", f"only the teacher of lesson {code} can clear it")
+    def reveal(self, code: str, teacher: str, sentence: str, checkpoint: str, step: int) -> int:
+        """The teacher shows the class the model's α at `step`: the class's guesses there are closed."""
+        code = self._check_teacher(code, teacher, "reveal a step")
+        _integer("step", step, 1, MAX_STEP)
+        with self._db() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO reveals (code, sentence, checkpoint, step) VALUES (?, ?, ?, ?)",
+                (code, _text(sentence), _name(checkpoint), int(step)),
+            )
+            return self._bump(db, code)
+
+    def clear(self, code: str, teacher: str) -> int:
+        """The teacher wipes the class's guesses and hides every step again (the lesson stays open): the
+        class guesses afresh."""
+        code = self._check_teacher(code, teacher, "clear it")
         with self._db() as db:
             db.execute("DELETE FROM guesses WHERE code = ?", (code,))
+            db.execute("DELETE FROM reveals WHERE code = ?", (code,))
+            return self._bump(db, code)
+
+    def end(self, code: str, teacher: str) -> int:
+        """The teacher ends the lesson: the students' pages say so and become their own."""
+        code = self._check_teacher(code, teacher, "end it")
+        with self._db() as db:
+            db.execute("UPDATE lessons SET ended = 1 WHERE code = ?", (code,))
+            db.execute("DELETE FROM handoffs WHERE code = ?", (code,))
+            return self._bump(db, code)
+
+    def handoff(self, code: str, teacher: str, now: float | None = None) -> str:
+        """A one-time token that makes another device (the teacher's phone) a teacher of this lesson:
+        it works once, within `HANDOFF_S`. Only its hash is stored."""
+        code = self._check_teacher(code, teacher, "add a device")
+        now = time.time() if now is None else now
+        token = secrets.token_urlsafe(18)
+        with self._db() as db:
+            db.execute("DELETE FROM handoffs WHERE expires < ?", (now,))
+            db.execute("INSERT INTO handoffs (token_hash, code, expires) VALUES (?, ?, ?)",
+                       (_hash(token), code, now + HANDOFF_S))  # fmt: skip
+        return token
+
+    def take_handoff(self, code: str, token: str, teacher: str, now: float | None = None) -> None:
+        """The other device hands in the token with its own key (its browser id) and teaches from then on."""
+        code = check_code(code)
+        now = time.time() if now is None else now
+        if not isinstance(token, str) or not 0 < len(token) <= 64 or not is_browser_id(teacher):
+            raise LessonError("bad_handoff", "this teacher's link is not valid")
+        with self._db() as db:
+            row = db.execute(
+                "SELECT expires FROM handoffs WHERE token_hash = ? AND code = ?", (_hash(token), code)
+            ).fetchone()
+            db.execute("DELETE FROM handoffs WHERE token_hash = ?", (_hash(token),))  # once, valid or not
+            if row is None or row[0] < now:
+                raise LessonError("bad_handoff", "this teacher's link was used already or is too old")
+            db.execute(
+                "INSERT OR IGNORE INTO teachers (code, key_hash) VALUES (?, ?)", (code, _hash(teacher))
+            )
 
     def expire(self, now: float | None = None) -> int:
         """Remove lessons (and their guesses) older than `max_age_s`; returns how many."""
         now = time.time() if now is None else now
         with self._db() as db:
             old = [
-                r[0]
+                (r[0],)
                 for r in db.execute("SELECT code FROM lessons WHERE created < ?", (now - self.max_age_s,))
             ]
-            db.executemany("DELETE FROM guesses WHERE code = ?", [(c,) for c in old])
-            db.executemany("DELETE FROM lessons WHERE code = ?", [(c,) for c in old])
+            for table in ("guesses", "teachers", "reveals", "handoffs", "lessons"):  # names, never input
+                db.executemany(f"DELETE FROM {table} WHERE code = ?", old)
         return len(old)
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection, code: str) -> int:
+        db.execute("UPDATE lessons SET version = version + 1 WHERE code = ?", (code,))
+        row = db.execute("SELECT version FROM lessons WHERE code = ?", (code,)).fetchone()
+        if row is None:
+            raise LessonError("no_lesson", f"there is no lesson {code}")
+        return row[0]
 
     # ------------------------------------------------------------------ everyone
     def get(self, code: str, now: float | None = None) -> Lesson:
@@ -191,8 +345,7 @@ class LessonStore:
         row = (
             self._conn()
             .execute(
-                "SELECT code, created, sentence, checkpoint, step, beam, source_tokens, steps, forced FROM lessons "
-                "WHERE code = ? AND created >= ?",
+                f"SELECT code, created, {VIEW}, version, ended FROM lessons WHERE code = ? AND created >= ?",
                 (code, now - self.max_age_s),
             )
             .fetchone()
@@ -201,21 +354,49 @@ class LessonStore:
             raise LessonError(
                 "no_lesson", f"there is no lesson {code} (it may have ended: lessons last a day)"
             )
-        return Lesson(*row[:-1], forced=_forced(row[-1]))
+        (code, created, sentence, checkpoint, step, beam, source_tokens, steps, forced, guess_first, unit,
+         hidden, version, ended) = row  # fmt: skip
+        revealed = self._conn().execute(
+            "SELECT step FROM reveals WHERE code = ? AND sentence = ? AND checkpoint = ?",
+            (code, sentence, checkpoint),
+        )
+        return Lesson(
+            code, created, sentence, checkpoint, step, beam, source_tokens, steps, _forced(forced),
+            guess_first=bool(guess_first), unit=unit if unit in UNITS else "word", hidden=bool(hidden),
+            version=version, ended=bool(ended), revealed=frozenset(r[0] for r in revealed),
+        )  # fmt: skip
+
+    def version(self, code: str) -> int | None:
+        """The lesson's version, None when it is gone: what a waiting page reads every poll (one row)."""
+        row = (
+            self._conn().execute("SELECT version FROM lessons WHERE code = ?", (check_code(code),)).fetchone()
+        )
+        return None if row is None else row[0]
+
+    def is_revealed(self, code: str, sentence: str, checkpoint: str, step: int) -> bool:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT 1 FROM reveals WHERE code = ? AND sentence = ? AND checkpoint = ? AND step = ?",
+                (check_code(code), str(sentence), str(checkpoint), int(step)),
+            )
+            .fetchone()
+        )
+        return row is not None
 
     def guess(self, code: str, student: str, sentence: str, checkpoint: str, step: int, token: int) -> None:
         """One student's guess for one step of the lesson's sentence; a second guess replaces the first."""
         lesson = self.get(code)
-        if not (
-            isinstance(student, str)
-            and len(student) == STUDENT_ID
-            and all(c in "0123456789abcdef" for c in student)
-        ):
+        if not is_browser_id(student):
             raise LessonError("bad_student", "a student id is 32 hexadecimal characters")  # fmt: skip
+        if lesson.ended:
+            raise LessonError("ended", f"lesson {lesson.code} has ended")
         if _text(sentence) != lesson.sentence or _name(checkpoint) != lesson.checkpoint:
             raise LessonError("not_current", "the lesson has moved on to another sentence or model")
         _integer("step", step, 1, max(lesson.steps, 1))
         _integer("token", token, 0, lesson.source_tokens - 1)
+        if step in lesson.revealed:
+            raise LessonError("revealed", f"step {step} is revealed: its guesses are closed")
         with self._db() as db:
             db.execute(
                 "INSERT INTO guesses (code, sentence, checkpoint, step, student, token, created) "
@@ -232,8 +413,18 @@ class LessonStore:
                 ),
             )
 
+    def mine(self, code: str, student: str, sentence: str, checkpoint: str) -> dict[int, int]:
+        """One student's guesses for this sentence and model: {step: source token index}."""
+        if not is_browser_id(student):
+            return {}
+        rows = self._conn().execute(
+            "SELECT step, token FROM guesses WHERE code = ? AND student = ? AND sentence = ? AND checkpoint = ?",
+            (check_code(code), student, str(sentence), str(checkpoint)),
+        )
+        return dict(rows.fetchall())
+
     def tally(self, code: str, sentence: str, checkpoint: str, step: int) -> Counter:
-        """How many students picked each source token at `step`: {token index: count}."""
+        """How many students (browsers) picked each source token at `step`: {token index: count}."""
         code = check_code(code)
         rows = (
             self._conn()

@@ -164,6 +164,7 @@ def test_a_bad_link_gets_a_clear_message_and_the_defaults(family_dir, env, monke
         "step": "x",
         "lesson": "A" * 10_000,
         "s": "<script>alert(1)</script>",
+        "teach": "<script>" * 1_000,  # a forged teacher's link: no key, no lesson, gone from the address bar
     }
     at = ran(start(family_dir, "pages/step_through.py", query))
     warned = " ".join(str(w.value) for w in at.warning)
@@ -172,6 +173,7 @@ def test_a_bad_link_gets_a_clear_message_and_the_defaults(family_dir, env, monke
     assert at.sidebar.selectbox("checkpoint").value == "enko-general-additive"
     assert at.sidebar.slider("beam_size").value == APP_SEARCH.beam_size
     assert at.text_area("sentence").value == "<script>alert(1)</script>"  # text, through the same checks
+    assert "teach" not in at.query_params and "_lesson" not in at.session_state
 
 
 # --------------------------------------------------------------------------- guessing
@@ -203,6 +205,27 @@ def test_guess_first_can_ask_for_a_subword_token_instead_of_a_word(family_dir, e
     assert picker.format_func(1) == f"2·{tokens[1]}" and len(picker.options) == len(tokens)
 
 
+def test_the_korean_question_reads_naturally(family_dir, env, monkeypatch):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    at = ran(start(family_dir, "pages/step_through.py", {"s": TOY, "step": "1", "lang": "ko"}, st_guess=True))
+    question = next(str(h.value) for h in at.subheader if "단계: 디코더가" in str(h.value))
+    assert question.endswith("영어 단어는?") and "(는)" not in question and "▁" not in question, question
+    written = at.session_state["st_session"].tgt_tokens[-1].lstrip("▁") or "띄어쓰기"  # the bare ▁: a space
+    assert classroom_particle(written, "eul") in question
+    query = {"s": TOY, "step": "1", "lang": "ko"}
+    pieces = ran(start(family_dir, "pages/step_through.py", query, st_guess=True, st_guess_unit="piece"))
+    assert any(str(h.value).endswith("영어 토큰은?") for h in pieces.subheader)
+
+
+def classroom_particle(word: str, kind: str) -> str:
+    """The particle as a Korean reader expects it after `word` (을/를 by the last syllable's final consonant)."""
+    last = word[-1]
+    final = "가" <= last <= "힣" and (ord(last) - ord("가")) % 28 != 0
+    if not "가" <= last <= "힣":
+        return word + "을(를)"
+    return word + ("을" if final else "를")
+
+
 def test_a_fixed_context_model_says_it_has_no_alpha_to_guess(family_dir, env, monkeypatch):
     monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
     at = ran(
@@ -217,47 +240,154 @@ def test_a_fixed_context_model_says_it_has_no_alpha_to_guess(family_dir, env, mo
 
 
 # --------------------------------------------------------------------------- lessons
+STORE = ("cache", "lessons.sqlite3")
+
+
+def lesson_store(env: Path) -> LessonStore:
+    return LessonStore(env.joinpath(*STORE))
+
+
+def opened_lesson(family_dir: Path, query: dict, **state) -> tuple[AppTest, str]:
+    teacher = ran(start(family_dir, "pages/step_through.py", query, **state))
+    teacher.button("lesson_open").click()
+    ran(teacher)
+    return teacher, teacher.session_state["_lesson"]
+
+
+def pick_and_guess(at: AppTest, unit: int) -> AppTest:
+    picker = next(p for p in at.get("button_group") if (p.key or "").startswith("guess_pick_"))
+    picker.set_value(unit)
+    next(b for b in at.button if (b.key or "").endswith("_go")).click()
+    return ran(at)
+
+
 def test_a_student_follows_the_teacher_and_the_guess_reaches_the_teacher_s_tally(
     family_dir, env, monkeypatch
 ):
     monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
-    teacher = ran(start(family_dir, "pages/step_through.py", {"s": TOY, "step": "2"}, st_guess=True))
-    teacher.button("lesson_open").click()
-    ran(teacher)
-    code = teacher.session_state["_lesson"]
+    teacher, code = opened_lesson(family_dir, {"s": TOY, "step": "2"}, st_guess=True)
     assert f"Lesson code: **{code}**" in texts(teacher)
-    lesson = LessonStore(env / "cache" / "lessons.sqlite3").get(code)
-    assert (lesson.sentence, lesson.step, lesson.checkpoint) == (TOY, 2, "enko-general-additive")
+    lesson = lesson_store(env).get(code)
+    assert (lesson.sentence, lesson.step, lesson.checkpoint, lesson.guess_first) == (
+        TOY, 2, "enko-general-additive", True,
+    )  # fmt: skip
+    assert "Step 2: which English word" in texts(teacher)  # the projector asks what the class answers
 
     student = ran(start(family_dir, "pages/step_through.py", {"lesson": code.lower()}))
-    assert student.text_area("sentence").value == TOY and student.session_state["_following"]
+    # following: no sentence box to type in (typing is leaving, by Explore alone), the teacher's rules
+    assert not [a for a in student.text_area if a.key == "sentence"] and student.session_state["_following"]
+    assert TOY.replace(".", "\\.") in texts(student) and not [
+        w for w in student.toggle if w.key == "st_guess"
+    ]
     assert "Step 2: which English word" in texts(student)
-    picker = next(p for p in student.get("button_group") if (p.key or "").startswith("guess_pick_"))
-    picker.set_value(1)
-    next(b for b in student.button if (b.key or "").endswith("_go")).click()
-    ran(student)
+    pick_and_guess(student, 1)
     word = group_words(student.session_state["st_session"].src_tokens)[1]  # "user": a word is guessed whole
-    assert LessonStore(env / "cache" / "lessons.sqlite3").tally(code, TOY, "enko-general-additive", 2) == {
-        word[0]: 1
-    }
+    assert lesson_store(env).tally(code, TOY, "enko-general-additive", 2) == {word[0]: 1}
+    # the answer waits for Reveal: no α, e, rank or chart of this step on the student's page
+    assert "Step 2: you picked user. The answer comes" in texts(student) and "α =" not in texts(student)
+    assert not figures(student, "step_bars") and not figures(student, "attention_heatmap")
+    pick_and_guess(student, 2)  # a second guess replaces the first: still one vote
+    assert sum(lesson_store(env).tally(code, TOY, "enko-general-additive", 2).values()) == 1
+
+    ran(teacher)
+    tally = figures(teacher, "class_guesses")
+    assert (
+        tally and tally[0]["layout"]["meta"]["students"] == 1 and not tally[0]["layout"]["meta"]["revealed"]
+    )
+    next(b for b in teacher.button if (b.key or "").startswith("reveal")).click()
+    ran(teacher)
+    assert figures(teacher, "class_guesses")[0]["layout"]["meta"]["revealed"]
+    ran(student)  # (its page polls the lesson's version and reruns when it changes)
+    assert "Step 2: you picked" in texts(student) and "α = " in texts(student)
     # a following student's page is light (a phone): e and α, α so far; the rest on request
     assert figures(student, "step_bars") and figures(student, "attention_heatmap")
     assert not figures(student, "topk_bar") and not student.get("latex")
     student.toggle("st_everything").set_value(True)
     ran(student)
     assert figures(student, "topk_bar") and figures(student, "context_strip") and student.get("latex")
-    ran(teacher)
-    tally = figures(teacher, "class_guesses")
-    assert (
-        tally and tally[0]["layout"]["meta"]["students"] == 1 and not tally[0]["layout"]["meta"]["revealed"]
-    )
 
     student.button("lesson_explore").click()  # a student may leave to explore alone, and rejoin
     ran(student)
     assert not student.session_state["_following"] and student.button("st_next")
+    assert student.text_area("sentence").value == TOY  # the page is theirs: the box, on the lesson's sentence
     student.button("lesson_rejoin").click()
     ran(student)
     assert student.session_state["_following"]
+
+
+def test_clear_lets_everyone_guess_again_and_the_end_is_said(family_dir, env, monkeypatch):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    teacher, code = opened_lesson(family_dir, {"s": TOY, "step": "1"}, st_guess=True, st_guess_mode="hidden")
+    student = ran(start(family_dir, "pages/step_through.py", {"lesson": code}))
+    assert "to write its next Korean token" in texts(student)  # the teacher's "keep it hidden" reached it
+    pick_and_guess(student, 0)
+    assert "Step 1: you picked" in texts(student)
+    teacher.button("lesson_clear").click()
+    ran(teacher)
+    assert lesson_store(env).tally(code, TOY, "enko-general-additive", 1) == {}
+    ran(student)
+    assert "you picked" not in texts(student) and "Step 1: which English word" in texts(student)
+    pick_and_guess(student, 1)  # the same student guesses again
+    assert sum(lesson_store(env).tally(code, TOY, "enko-general-additive", 1).values()) == 1
+
+    teacher.button("lesson_end").click()
+    ran(teacher)
+    assert "_lesson" not in teacher.session_state and lesson_store(env).get(code).ended
+    ran(student)
+    assert f"Your teacher ended lesson {code}" in texts(student) and not student.session_state.get(
+        "_following"
+    )
+    assert student.text_area("sentence").value == TOY and student.button("st_next")  # the page is theirs
+
+
+def test_the_teacher_s_key_is_in_no_link_and_another_device_takes_it_once(family_dir, env, monkeypatch):
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    teacher, code = opened_lesson(family_dir, {"s": TOY, "step": "1"})
+    key = teacher.session_state["_browser"]
+    assert "teach" not in teacher.query_params and key not in str(dict(teacher.query_params))
+    assert key not in texts(teacher) and not [c for c in teacher.code if key in c.value]
+    assert lesson_store(env).is_teacher(code, key)  # the store knows the teacher by the browser id's hash
+    teacher.button("lesson_handoff").click()
+    ran(teacher)
+    token = teacher.session_state["_lesson_handoff"]
+    assert "a teacher's key, not the students' link" in texts(teacher)
+    assert not [c for c in teacher.code if token in c.value] and token not in texts(teacher)
+
+    phone = ran(start(family_dir, "pages/step_through.py", {"lesson": code, "teach": token}))
+    assert phone.session_state["_teacher"] and "teach" not in phone.query_params
+    assert f"This device now teaches lesson {code} too" in texts(phone)
+    phone.button("st_next").click()  # the phone moves the lesson: the projector's page follows, and says so
+    ran(phone)
+    assert lesson_store(env).get(code).step == 2
+    ran(teacher)
+    assert teacher.session_state["st_session"].steps and len(teacher.session_state["st_session"].steps) == 2
+    assert "was moved on another page" in texts(teacher)
+    again = ran(start(family_dir, "pages/step_through.py", {"lesson": code, "teach": token}))  # used once
+    assert not again.session_state.get("_teacher") and again.session_state["_following"]
+    assert "used already or is too old" in texts(again)
+
+
+def test_a_restarted_teacher_page_comes_back_to_the_stored_step_path_and_reveal(family_dir, env, monkeypatch):
+    """A restart of the server (or the teacher's browser): a new session in the same browser (the same
+    id, from its cookie) on the lesson's link takes the stored view, with the forced path and the reveal."""
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
+    teacher, code = opened_lesson(family_dir, {"s": TOY, "step": "2"}, st_guess=True)
+    next(b for b in teacher.button if (b.key or "").startswith("reveal")).click()
+    ran(teacher)
+    pick = next(s for s in teacher.selectbox if (s.key or "").startswith("st_force_pick"))
+    pick.set_value(pick.options[1])
+    teacher.button("st_force").click()
+    ran(teacher)
+    forced, steps = teacher.session_state["st_session"].forced, len(teacher.session_state["st_session"].steps)
+    assert forced and lesson_store(env).get(code).forced == forced
+    query = dict(teacher.query_params)
+    assert "teach" not in query and query["lesson"] == code
+    browser = teacher.session_state["_browser"]
+    back = ran(start(family_dir, "pages/step_through.py", {"lesson": code, "step": "1"}, _browser=browser,
+                     _browser_kept=True))  # fmt: skip
+    assert back.session_state["_teacher"] and back.session_state["st_session"].forced == forced
+    assert len(back.session_state["st_session"].steps) == steps and back.session_state["st_guess"] is True
+    assert f"Back in lesson {code}" in texts(back)
 
 
 def test_a_lesson_code_that_does_not_exist_gets_a_clear_message(family_dir, env, monkeypatch):
@@ -289,10 +419,7 @@ def test_a_class_on_one_step_shares_its_figures_yet_each_keeps_its_size_and_lang
 
 def test_a_token_the_teacher_forces_is_forced_on_every_student_s_page(family_dir, env, monkeypatch):
     monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
-    teacher = ran(start(family_dir, "pages/step_through.py", {"s": TOY, "step": "2"}))
-    teacher.button("lesson_open").click()
-    ran(teacher)
-    code = teacher.session_state["_lesson"]
+    teacher, code = opened_lesson(family_dir, {"s": TOY, "step": "2"})
     student = ran(start(family_dir, "pages/step_through.py", {"lesson": code}))
     pick = next(s for s in teacher.selectbox if (s.key or "").startswith("st_force_pick"))
     pick.set_value(pick.options[1])  # the runner-up, as Force offers it
@@ -300,10 +427,13 @@ def test_a_token_the_teacher_forces_is_forced_on_every_student_s_page(family_dir
     ran(teacher)
     forced = teacher.session_state["st_session"].forced
     assert forced and forced[0][0] == 1
-    assert LessonStore(env / "cache" / "lessons.sqlite3").get(code).forced == forced
+    assert lesson_store(env).get(code).forced == forced
     ran(student)
     assert student.session_state["st_session"].forced == forced
     assert student.session_state["st_session"].tgt_tokens == teacher.session_state["st_session"].tgt_tokens
+    teacher.toggle("st_guess").set_value(True)  # Guess first is the teacher's to switch on, for the class
+    ran(teacher)
+    ran(student)
     written = teacher.session_state["st_session"].tgt_tokens[-1].lstrip("▁")
     assert any(f"Step 2: which English word will the decoder look at most to write {written}" in str(h.value)
                for h in student.subheader), [h.value for h in student.subheader]  # fmt: skip

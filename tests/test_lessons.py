@@ -165,3 +165,100 @@ def test_only_the_teacher_changes_or_clears_a_lesson(store):
     with pytest.raises(LessonError):
         store.clear(code, "not-the-secret")
     assert store.get(code).sentence == SENTENCE
+
+
+def test_a_browser_is_one_vote_its_own_guesses_come_back_and_clear_lets_it_guess_again(store):
+    code, teacher = opened(store)
+    me, other = new_student_id(), new_student_id()
+    for token in (0, 3, 3):  # a reload, a new tab, a restart: the same browser id, one vote
+        store.guess(code, me, SENTENCE, MODEL, 1, token)
+    store.guess(code, other, SENTENCE, MODEL, 1, 1)
+    assert store.tally(code, SENTENCE, MODEL, 1) == {3: 1, 1: 1}
+    assert (
+        store.mine(code, me, SENTENCE, MODEL) == {1: 3} and store.mine(code, "forged", SENTENCE, MODEL) == {}
+    )
+    store.reveal(code, teacher, SENTENCE, MODEL, 1)
+    with pytest.raises(LessonError) as closed:  # revealed: the answer is out, the guesses are closed
+        store.guess(code, me, SENTENCE, MODEL, 1, 0)
+    assert closed.value.code == "revealed" and store.get(code).revealed == {1}
+    store.clear(code, teacher)
+    assert store.mine(code, me, SENTENCE, MODEL) == {} and store.get(code).revealed == frozenset()
+    store.guess(code, me, SENTENCE, MODEL, 1, 2)  # everyone guesses again
+    assert store.tally(code, SENTENCE, MODEL, 1) == {2: 1}
+
+
+def test_the_version_moves_only_when_the_teacher_changes_something(store):
+    code, teacher = opened(store)
+    version = store.version(code)
+    same = store.show(code, teacher, SENTENCE, MODEL, step=1, beam=1, source_tokens=5, steps=6)
+    assert (
+        same == version == store.version(code)
+    )  # a page writing what is stored: nothing for the class to do
+    store.guess(code, new_student_id(), SENTENCE, MODEL, 1, 0)
+    assert store.version(code) == version  # a guess is the student's, not a change of the lesson
+    moved = store.show(code, teacher, SENTENCE, MODEL, step=2, beam=1, source_tokens=5, steps=6, guess_first=True,
+                       unit="piece", hidden=True)  # fmt: skip
+    lesson = store.get(code)
+    assert moved == version + 1 == lesson.version
+    assert (lesson.step, lesson.guess_first, lesson.unit, lesson.hidden) == (2, True, "piece", True)
+    assert store.reveal(code, teacher, SENTENCE, MODEL, 2) == moved + 1
+    assert store.clear(code, teacher) == moved + 2
+    with pytest.raises(LessonError) as refused:
+        store.show(code, teacher, SENTENCE, MODEL, step=2, beam=1, source_tokens=5, steps=6, unit="<b>")
+    assert refused.value.code == "bad_rules"
+
+
+def test_the_end_is_stored_and_closes_the_lesson(store):
+    code, teacher = opened(store)
+    with pytest.raises(LessonError):
+        store.end(code, "not-the-key")
+    store.end(code, teacher)
+    assert store.get(code).ended
+    for action in (
+        lambda: store.guess(code, new_student_id(), SENTENCE, MODEL, 1, 0),
+        lambda: store.show(code, teacher, SENTENCE, MODEL, step=2, beam=1, source_tokens=5, steps=6),
+    ):
+        with pytest.raises(LessonError) as refused:
+            action()
+        assert refused.value.code == "ended"
+
+
+def test_the_teacher_s_key_is_stored_as_a_hash_and_a_handoff_works_once_in_time(store, tmp_path):
+    key = new_student_id()  # the app's teacher key is the browser's id
+    code, returned = store.open(teacher=key)
+    assert returned == key and store.is_teacher(code, key) and not store.is_teacher(code, new_student_id())
+    raw = b"".join(f.read_bytes() for f in tmp_path.glob("lessons.sqlite3*"))  # the file and its WAL
+    assert key.encode() not in raw  # only its SHA-256 is kept
+    phone, late = new_student_id(), new_student_id()
+    token = store.handoff(code, key)
+    store.take_handoff(code, token, phone)
+    assert store.is_teacher(code, phone)
+    with pytest.raises(LessonError) as twice:
+        store.take_handoff(code, token, late)
+    assert twice.value.code == "bad_handoff" and not store.is_teacher(code, late)
+    old = store.handoff(code, key, now=0.0)  # made long ago: too old
+    with pytest.raises(LessonError):
+        store.take_handoff(code, old, late)
+    with pytest.raises(LessonError):
+        store.handoff(code, "not-the-key")
+    for forged in ("", "x" * 65, None):
+        with pytest.raises(LessonError):
+            store.take_handoff(code, forged, late)
+    assert not store.is_teacher(code, late)
+
+
+def test_a_store_written_before_the_reveal_and_the_end_gains_their_columns(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE lessons (code TEXT PRIMARY KEY, teacher TEXT NOT NULL, created REAL NOT NULL, "
+        "sentence TEXT NOT NULL DEFAULT '', checkpoint TEXT NOT NULL DEFAULT '', step INTEGER NOT NULL DEFAULT 0, "
+        "beam INTEGER NOT NULL DEFAULT 1, source_tokens INTEGER NOT NULL DEFAULT 0, steps INTEGER NOT NULL DEFAULT 0, "
+        "forced TEXT NOT NULL DEFAULT '');"
+    )
+    old.close()
+    store = LessonStore(path)
+    code, teacher = opened(store)
+    store.reveal(code, teacher, SENTENCE, MODEL, 1)
+    lesson = store.get(code)
+    assert lesson.revealed == {1} and not lesson.ended and lesson.version == 2

@@ -121,7 +121,8 @@ def qr_image(text: str, height: str) -> None:
     data = base64.b64encode(qr_png(text)).decode("ascii")
     st.html(
         f'<img src="data:image/png;base64,{data}" alt="QR" data-testid="share-qr" '
-        f'style="height:{height};width:auto;image-rendering:pixelated;display:block;margin:auto;">'
+        f'style="height:{height};width:auto;max-width:100%;object-fit:contain;image-rendering:pixelated;'
+        'display:block;margin:auto;">'
     )
 
 

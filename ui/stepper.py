@@ -52,10 +52,12 @@ def go_to(session: TranslationSession, steps: int, forced: Mapping[int, int] | N
     drop_picks()
 
 
-def move(action: Callable[[TranslationSession], object]) -> None:
-    """A button's callback: change the session before the stepper is drawn again."""
+def move(action: Callable[[TranslationSession], object], drawn_at: int | None = None) -> None:
+    """A button's callback: change the session before the stepper is drawn again. With `drawn_at` (the
+    steps taken when the button was drawn), a click that arrives again after the session moved on does
+    nothing (once, in the lesson's browser test on a loaded machine, one Next click gave two steps)."""
     session = st.session_state.get(SESSION)
-    if session is None:
+    if session is None or (drawn_at is not None and len(session.steps) != drawn_at):
         return
     try:
         result = action(session)
@@ -99,28 +101,29 @@ def forced_token(pick: str) -> str:
 
 
 def controls(session: TranslationSession, max_len: int | None) -> None:
+    taken = len(session.steps)
     with row():  # at their own width, wrapping on a tablet: a cut "Run to end" helps nobody
         st.button(
             t("step.back"),
             key="st_back",
             on_click=move,
-            args=(lambda s: s.back(),),
+            args=(lambda s: s.back(), taken),
             disabled=not session.steps,
         )
         st.button(
             t("step.next"),
             key="st_next",
             on_click=move,
-            args=(lambda s: s.next(),),
+            args=(lambda s: s.next(), taken),
             disabled=session.finished,
             type="primary",
         )
-        st.button(t("step.reset"), key="st_reset", on_click=move, args=(lambda s: s.reset(),))
+        st.button(t("step.reset"), key="st_reset", on_click=move, args=(lambda s: s.reset(), taken))
         st.button(
             t("step.run"),
             key="st_run",
             on_click=move,
-            args=(lambda s: s.run(max_len),),
+            args=(lambda s: s.run(max_len), taken),
             disabled=session.finished,
         )
     if MESSAGE in st.session_state:

@@ -96,14 +96,47 @@ class Server:
     url: str
     pid: int  # the Streamlit server process (python), for its memory
     log: Path  # its stdout and stderr
+    proc: object = None  # the running server (subprocess.Popen)
+    env: dict | None = None
 
     def rss_mb(self) -> float:
         return local_app.rss_mb(self.pid)
 
+    def restart(self) -> None:
+        """Stop the server and start it again on the same port with the same environment (and so the
+        same lesson store): the pages open in the browsers reconnect by themselves."""
+        local_app.stop(self.proc)
+        port = int(self.url.rsplit(":", 1)[1])
+        with open(self.log, "a", encoding="utf-8") as log:
+            log.write("\n--- restarted ---\n")
+            log.flush()
+            self.proc = local_app.start(port, log, self.env)
+        self.pid = self.proc.pid
+        _wait_healthy(self.proc, self.url, self.log)
+
+
+def _wait_healthy(proc, url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while not local_app.healthy(url):
+        if proc.poll() is not None:
+            pytest.fail(
+                f"the Streamlit server exited with code {proc.returncode}:\n"
+                f"{log_path.read_text(encoding='utf-8')[-3000:]}",
+                pytrace=False,
+            )
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"the Streamlit server did not answer {url}/_stcore/health within "
+                f"{SERVER_START_TIMEOUT_S} s:\n{log_path.read_text(encoding='utf-8')[-3000:]}",
+                pytrace=False,
+            )
+        time.sleep(0.5)
+
 
 @pytest.fixture(scope="module")
-def server(checkpoints_dir: Path, request) -> Iterator[Server]:
-    """`streamlit run app.py` on a free loopback port over the tiny checkpoints; killed (whole group) after."""
+def server(checkpoints_dir: Path, request, tmp_path_factory) -> Iterator[Server]:
+    """`streamlit run app.py` on a free loopback port over the tiny checkpoints, with a lesson store of its
+    own (it outlives a `restart`); killed (whole group) after."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = local_app.free_port()
     url = f"http://127.0.0.1:{port}"
@@ -111,31 +144,19 @@ def server(checkpoints_dir: Path, request) -> Iterator[Server]:
     env = {
         **os.environ,
         "SEQ2SEQ_CHECKPOINTS": str(checkpoints_dir),
+        "SEQ2SEQ_LESSONS": str(tmp_path_factory.mktemp("lessons") / "lessons.sqlite3"),
         "OMP_NUM_THREADS": "1",  # the machine is shared: keep the model's CPU use modest
         "MKL_NUM_THREADS": "1",
         "PYTHONUNBUFFERED": "1",
     }
     with open(log_path, "w", encoding="utf-8") as log:
         proc = local_app.start(port, log, env)
+    running = Server(url, proc.pid, log_path, proc, env)
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not local_app.healthy(url):
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"the Streamlit server exited with code {proc.returncode}:\n"
-                    f"{log_path.read_text(encoding='utf-8')[-3000:]}",
-                    pytrace=False,
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"the Streamlit server did not answer {url}/_stcore/health within "
-                    f"{SERVER_START_TIMEOUT_S} s:\n{log_path.read_text(encoding='utf-8')[-3000:]}",
-                    pytrace=False,
-                )
-            time.sleep(0.5)
-        yield Server(url, proc.pid, log_path)
+        _wait_healthy(proc, url, log_path)
+        yield running
     finally:
-        local_app.stop(proc)
+        local_app.stop(running.proc)
 
 
 @pytest.fixture(scope="module")
