@@ -28,21 +28,15 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import statistics
 import subprocess
 import time
 from pathlib import Path
 
 from . import local_app
+from .lesson_timing import a_lesson
+from .page_timing import CLASS_SENTENCES, TIMEOUT_MS, settled, summary, timed, translate_on
 
-TIMEOUT_MS = 120_000
-IDLE_S = 10  # seconds of a lesson where everyone waits, for the server's CPU share of the polls alone
 SENTENCE = "Select the text that you want to copy, then choose Edit - Copy."
-CLASS_SENTENCES = [
-    "How are you?", "I love you.", "Thank you very much.", "The weather is nice today.",
-    "Where is the train station?", "Click the Save button.", "Select the cells that you want to merge.",
-    "Choose Format - Cells.", "Open a new document.", "Close the dialog.",
-]  # fmt: skip
 
 
 # Every context counts as a page in front (a projector, a phone in a hand): without these, Chromium slows
@@ -54,116 +48,44 @@ FOREGROUND = [
 ]
 
 
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
-def _summary(values: list[float]) -> dict:
-    return {
-        "n": len(values),
-        "median_ms": statistics.median(values),
-        "p95_ms": _p95(values),
-        "max_ms": max(values),
-    }
-
-
-# The run is over and no element is stale: every figure of the last click has been redrawn
-SETTLED = (
-    "document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') === 'notRunning'"
-    " && !document.querySelector('[data-stale=\"true\"]')"
-)
-STATE = (
-    "() => [document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state'),"
-    " [...document.querySelectorAll('[data-stale=\"true\"]')].map(e => (e.innerText || '').slice(0, 60))]"
-)
-
-
-def _settled(page) -> None:
-    try:
-        page.wait_for_function(f"() => {SETTLED}", timeout=TIMEOUT_MS)
-    except Exception as error:  # say what never settled: the script state and the stale elements
-        raise RuntimeError(f"the page did not settle: {page.evaluate(STATE)}") from error
-
-
-def _translate(page, sentence: str) -> None:
-    main = page.locator('[data-testid="stMain"]')
-    main.get_by_role("textbox", name="English sentence", exact=True).fill(sentence)
-    main.get_by_role("button", name="Translate", exact=True).click()
-    page.wait_for_timeout(200)
-    _settled(page)
-
-
-# Clicks the element in the page and checks every animation frame: from the click event to the frame that
-# shows the result, and to the frame where the run is over and nothing is stale (every figure redrawn).
-# Playwright's own click and waits add its actionability checks and polling round trips, which a person
-# clicking does not wait for.
-CLICK_AND_TIME = """(element, [kind, text]) => new Promise((resolve, reject) => {
-  const has = (selector, test) => [...document.querySelectorAll(selector)].some(e => test((e.innerText || e.textContent || '').trim()));
-  const shows = () => kind === 'heading' ? has('[data-testid="stMain"] h3', t => t.startsWith(text))
-    : kind === 'plot' ? has('[data-testid="stMain"] .js-plotly-plot', t => t.includes(text))
-    : has('[data-testid="stMain"] [data-testid="stMarkdownContainer"]', t => t.startsWith(text));
-  const t0 = performance.now();
-  let shown = null;
-  const check = () => {
-    const now = performance.now() - t0;
-    if (shown === null && shows()) shown = now;
-    if (shown !== null && (SETTLED)) { resolve([shown, now]); return; }
-    if (now > TIMEOUT) { reject(new Error('no ' + kind + ' ' + text + ' after the click')); return; }
-    requestAnimationFrame(check);
-  };
-  element.click();
-  requestAnimationFrame(check);
-})""".replace("TIMEOUT", str(TIMEOUT_MS)).replace("SETTLED", SETTLED)
-
-
-def _timed(page, target, kind: str, text: str) -> tuple[float, float]:
-    """Milliseconds from a click on `target` (a locator) to its result showing (`kind`: a step heading, a
-    line of text or a figure, starting with or holding `text`), and to the page settled."""
-    target.wait_for(timeout=TIMEOUT_MS)
-    shown, settled = target.evaluate(CLICK_AND_TIME, [kind, text])
-    _settled(page)
-    return shown, settled
-
-
 def clicks(url: str, browser, repeats: int, step_path: str, translate_path: str) -> dict:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     main = page.locator('[data-testid="stMain"]')
     page.goto(f"{url}/{step_path}", wait_until="domcontentloaded", timeout=TIMEOUT_MS)
     main.get_by_role("textbox", name="English sentence", exact=True).wait_for(timeout=TIMEOUT_MS)
-    _translate(page, SENTENCE)
+    translate_on(page, SENTENCE)
     heading = lambda n: main.get_by_role("heading", name=re.compile(rf"^Step {n}: wrote"))  # noqa: E731
     times: dict[str, list[tuple[float, float]]] = {"next": [], "back": [], "force": [], "word level": []}
     main.get_by_role("button", name="Next ▶").click()
     heading(1).wait_for(timeout=TIMEOUT_MS)
-    _settled(page)
+    settled(page)
     next_button = main.get_by_role("button", name="Next ▶")
     back_button = main.get_by_role("button", name=re.compile("Back"))
     for _ in range(repeats):
-        times["next"].append(_timed(page, next_button, "heading", "Step 2: wrote"))
-        times["back"].append(_timed(page, back_button, "heading", "Step 1: wrote"))
+        times["next"].append(timed(page, next_button, "heading", "Step 2: wrote"))
+        times["back"].append(timed(page, back_button, "heading", "Step 1: wrote"))
     for _ in range(repeats):
         force = main.get_by_role("button", name="Force", exact=True)
-        times["force"].append(_timed(page, force, "text", "At step 1: "))
+        times["force"].append(timed(page, force, "text", "At step 1: "))
         # the what-if goes with the reset, so the next Force is fresh; wait until the step is gone, or a
         # Next could land on the page as it was
         main.get_by_role("button", name="Reset", exact=True).click()
         heading(1).wait_for(state="detached", timeout=TIMEOUT_MS)
         main.get_by_text(re.compile(r"^At step 1: ")).wait_for(state="detached", timeout=TIMEOUT_MS)
-        _settled(page)
+        settled(page)
         next_button.click()
         heading(1).wait_for(timeout=TIMEOUT_MS)
-        _settled(page)
+        settled(page)
     page.goto(f"{url}/{translate_path}", wait_until="domcontentloaded", timeout=TIMEOUT_MS)
     main.get_by_role("textbox", name="English sentence", exact=True).wait_for(timeout=TIMEOUT_MS)
-    _translate(page, SENTENCE)
+    translate_on(page, SENTENCE)
     toggle = main.locator('[data-testid="stCheckbox"]').filter(has_text="Word level").locator("input")
     for k in range(repeats):
         level = "word" if k % 2 == 0 else "subword"
-        times["word level"].append(_timed(page, toggle, "plot", f"({level} level)"))
+        times["word level"].append(timed(page, toggle, "plot", f"({level} level)"))
     page.close()
     return {
-        name: {**_summary([v for v, _ in pairs]), "settled": _summary([d for _, d in pairs])}
+        name: {**summary([v for v, _ in pairs]), "settled": summary([d for _, d in pairs])}
         for name, pairs in times.items()
     }
 
@@ -182,7 +104,7 @@ def a_class(url: str, browser, sessions: int, step_path: str, translate_path: st
             page.locator('[data-testid="stMain"]').get_by_role(
                 "textbox", name="English sentence", exact=True
             ).wait_for(timeout=TIMEOUT_MS)
-            _settled(page)
+            settled(page)
         started = {}
         for page, sentence in zip(pages, sentences):
             main = page.locator('[data-testid="stMain"]')
@@ -191,7 +113,7 @@ def a_class(url: str, browser, sessions: int, step_path: str, translate_path: st
             main.get_by_role("button", name="Translate", exact=True).click()
         for page, sentence in zip(pages, sentences):
             page.wait_for_timeout(100)
-            _settled(page)
+            settled(page)
             times.append((time.perf_counter() - started[id(page)]) * 1000)
             shown = page.locator("textarea").first.input_value()
             if shown != sentence:
@@ -202,7 +124,7 @@ def a_class(url: str, browser, sessions: int, step_path: str, translate_path: st
             page.locator('[data-testid="stMain"]').get_by_role("button", name="Next ▶").wait_for(
                 timeout=TIMEOUT_MS
             )
-            _settled(page)
+            settled(page)
         for n in range(1, 4):
             for page in pages:
                 started[id(page)] = time.perf_counter()
@@ -212,147 +134,14 @@ def a_class(url: str, browser, sessions: int, step_path: str, translate_path: st
                     "heading", name=re.compile(rf"^Step {n}: wrote")
                 ).wait_for(timeout=TIMEOUT_MS)
                 times.append((time.perf_counter() - started[id(page)]) * 1000)
-                _settled(page)
+                settled(page)
         for page in pages:
             if page.locator('[data-testid="stException"]').count():
                 problems.append("an exception box")
     finally:
         for context in contexts:
             context.close()
-    return {"sessions": sessions, "interactions": _summary(times), "problems": problems}
-
-
-def a_lesson(url: str, browser, students: int, pid: int) -> dict:
-    """A teacher and `students` students: guess-to-tally latency, and the server's memory with all joined."""
-    teacher_context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    contexts = [browser.new_context(viewport={"width": 400, "height": 860}) for _ in range(students)]
-    teacher = teacher_context.new_page()
-    main = teacher.locator('[data-testid="stMain"]')
-    problems: list[str] = []
-    try:
-        teacher.goto(
-            f"{url}/step_through?s=How+are+you%3F", wait_until="domcontentloaded", timeout=TIMEOUT_MS
-        )
-        main.get_by_role("button", name="Next ▶").wait_for(timeout=TIMEOUT_MS)
-        _settled(teacher)
-        main.get_by_text(re.compile("Lesson: the whole class")).click()
-        main.get_by_role("button", name="Open a lesson").click()
-        main.locator('[data-testid="stCode"]').first.wait_for(timeout=TIMEOUT_MS)
-        _settled(teacher)
-        main.get_by_role("paragraph").filter(has_text=re.compile(r"^Guess first$")).click()  # for the class
-        teacher.wait_for_timeout(200)
-        _settled(teacher)
-        main.get_by_role("button", name="Next ▶").click()
-        main.get_by_text(re.compile(r"^Guesses in: 0$")).wait_for(timeout=TIMEOUT_MS)
-        _settled(teacher)
-        link = main.locator('[data-testid="stCode"]').first.inner_text().strip()
-        pages = [c.new_page() for c in contexts]
-        for page in pages:
-            page.goto(link, wait_until="commit", timeout=TIMEOUT_MS)
-        for page in pages:
-            page.locator('[data-testid="stMain"]').get_by_role("button", name="Guess", exact=True).wait_for(
-                timeout=TIMEOUT_MS
-            )
-            _settled(page)
-        memory_mb = local_app.rss_mb(pid)
-        before = local_app.cpu_s(pid)
-        teacher.wait_for_timeout(IDLE_S * 1000)  # everyone waits on the question: only the polls run
-        idle_cpu = (local_app.cpu_s(pid) - before) / IDLE_S
-        typing_cpu = _one_typing(pages[0], pid)
-        seen: dict[int, float] = {}
-
-        def look() -> None:  # the teacher's count as shown now (read between the students' moves too)
-            found = re.search(r"Guesses in: (\d+)", main.inner_text())
-            now = time.perf_counter()
-            for n in range(1, (int(found[1]) if found else 0) + 1):
-                seen.setdefault(n, now)
-
-        for k, page in enumerate(pages):  # every student picks first, as a class would while the step is up
-            pills = page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"] button')
-            pills.filter(has_text=re.compile(rf"^{k % 3 + 1}·")).first.click()
-        for page in pages:
-            _settled(page)
-        clicked: list[float] = []
-        before = local_app.cpu_s(pid)
-        for page in pages:  # then all press Guess at once
-            page.locator('[data-testid="stMain"]').get_by_role("button", name="Guess", exact=True).click()
-            clicked.append(time.perf_counter())
-            look()
-        deadline = time.perf_counter() + TIMEOUT_MS / 1000
-        while len(seen) < students and time.perf_counter() < deadline:
-            look()
-            teacher.wait_for_timeout(50)
-        if len(seen) < students:
-            problems.append(f"the teacher's tally reached {len(seen)} of {students}")
-        guess_cpu = local_app.cpu_s(pid) - before
-        latencies = [(seen[n] - clicked[n - 1]) * 1000 for n in sorted(seen)]
-        followed, step_cpu = _next_step(teacher, pages, pid, problems)
-        for page in pages:
-            if page.locator('[data-testid="stException"]').count():
-                problems.append("an exception box")
-    finally:
-        for context in (teacher_context, *contexts):
-            context.close()
-    return {"students": students, "guess_to_tally": _summary(latencies) if latencies else None,
-            "next_to_students": _summary(followed) if followed else None,
-            "server_cpu": {"waiting_share": round(idle_cpu, 3), "one_typing_share": round(typing_cpu, 3),
-                           "guesses_s": round(guess_cpu, 2), "next_step_s": round(step_cpu, 2)},
-            "server_mb_joined": memory_mb, "problems": problems}  # fmt: skip
-
-
-def _one_typing(page, pid: int) -> float:
-    """One student leaves the lesson to type their own sentence (Explore alone, a sentence, Translate) and
-    goes on typing while the class waits: the server's CPU share over `IDLE_S` from then on (a page that
-    reran without end used 60-78% of a core here). Then the student follows the teacher again."""
-    main = page.locator('[data-testid="stMain"]')
-    main.get_by_role("button", name="Explore alone").click()
-    box = main.get_by_role("textbox", name="English sentence", exact=True)
-    box.wait_for(timeout=TIMEOUT_MS)
-    _settled(page)
-    _translate(page, CLASS_SENTENCES[0])
-    before = local_app.cpu_s(pid)
-    started = time.perf_counter()
-    box.click()
-    while time.perf_counter() - started < IDLE_S:  # a phone's typing: a key every 200 ms
-        page.keyboard.type(" and more", delay=200)
-    share = (local_app.cpu_s(pid) - before) / (time.perf_counter() - started)
-    main.get_by_role("button", name="Follow the teacher again").click()
-    main.get_by_role("button", name="Guess", exact=True).wait_for(timeout=TIMEOUT_MS)
-    _settled(page)
-    return share
-
-
-# Set on each student's page before the teacher's Next: the moment (epoch ms) its step 2 question appears.
-WATCH_STEP_2 = """() => {
-  window.__step2 = null;
-  const main = document.querySelector('[data-testid="stMain"]');
-  const check = () => {
-    if (window.__step2 === null && [...main.querySelectorAll('h3')].some(h => h.textContent.startsWith('Step 2:')))
-      window.__step2 = performance.timeOrigin + performance.now();
-  };
-  new MutationObserver(check).observe(main, {subtree: true, childList: true, characterData: true});
-}"""
-
-
-def _next_step(teacher, pages: list, pid: int, problems: list[str]) -> tuple[list[float], float]:
-    """The teacher presses Next: from the click to each student's page asking about step 2 (their pages
-    look for the teacher's move every 1.5 s), and the server's CPU seconds until the last one shows it."""
-    for page in pages:
-        page.evaluate(WATCH_STEP_2)
-    before = local_app.cpu_s(pid)
-    clicked = time.time() * 1000
-    teacher.locator('[data-testid="stMain"]').get_by_role("button", name="Next ▶").click()
-    deadline = time.perf_counter() + TIMEOUT_MS / 1000
-    shown: list[float | None] = [None] * len(pages)
-    while None in shown and time.perf_counter() < deadline:
-        for k, page in enumerate(pages):
-            if shown[k] is None:
-                shown[k] = page.evaluate("() => window.__step2")
-        teacher.wait_for_timeout(100)
-    cpu = local_app.cpu_s(pid) - before
-    if None in shown:
-        problems.append(f"{shown.count(None)} students did not reach step 2")
-    return [s - clicked for s in shown if s is not None], cpu
+    return {"sessions": sessions, "interactions": summary(times), "problems": problems}
 
 
 def _commit(app_dir: Path) -> str:

@@ -4,7 +4,7 @@ and follow (or lead) a lesson."""
 
 import streamlit as st
 
-from ui import classroom, links, notices, sidebar, stepper, widgets
+from ui import browser, classroom, guessing, links, notices, sidebar, stepper, widgets
 from ui.i18n import t
 from ui.text import markdown_text
 
@@ -35,7 +35,7 @@ notices.show_warnings(translation.warnings if translation is not None else sessi
 if translation is not None:
     notices.family_hint(settings, translation)
     stepper.beam_differs(settings, text, translation)
-classroom.guess_controls()
+guessing.guess_controls()
 max_len = settings.search.max_len
 
 
@@ -56,8 +56,8 @@ def stepping() -> None:
     if not session.steps:
         st.info(t("lesson.wait_start") if classroom.following() else t("step.nothing_yet"))
         return
-    shown = classroom.gate(settings, session)  # guess first: the step stays hidden until then
-    classroom.tally(settings, session)  # the teacher's: under the question and Reveal, on one screen
+    shown = guessing.gate(settings, session)  # guess first: the step stays hidden until then
+    guessing.tally(settings, session)  # the teacher's: under the question and Reveal, on one screen
     if not shown:
         return
     step_slot, tools_slot, whatif_slot = st.container(), st.container(), st.container()  # top to bottom
@@ -66,7 +66,7 @@ def stepping() -> None:
         with whatif_slot:
             stepper.whatif_view(settings, session)
     with step_slot:
-        classroom.score(settings, session)
+        guessing.score(settings, session)
         stepper.current_step(settings, session, full)
     if classroom.following():
         return
@@ -80,4 +80,4 @@ def stepping() -> None:
 
 stepping()
 classroom.watch()
-classroom.keep_browser_id()
+browser.keep_browser_id()

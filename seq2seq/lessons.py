@@ -28,18 +28,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .links import LESSON_ALPHABET, LESSON_CODE, MAX_STEP, clean_text
+from .lesson_values import (
+    MAX_TOKEN_ID,
+    LessonError,
+    check_code,
+    check_integer,
+    check_name,
+    check_text,
+    is_browser_id,
+    read_forced,
+)
+from .links import LESSON_ALPHABET, MAX_STEP
 from .neighbours import cache_dir
 from .notices import MAX_INPUT_CHARS
 
 LESSONS_FILE = "lessons.sqlite3"
 LESSONS_ENV = "SEQ2SEQ_LESSONS"
 MAX_AGE_S = 24 * 3600  # lessons older than a day are removed
-MAX_NAME = 200  # a checkpoint's folder name
-STUDENT_ID = 32  # hex characters of a browser's random id
-MAX_TOKEN_ID = 1_000_000  # above any vocabulary; the student's model refuses an id it does not have
 HANDOFF_S = 600  # a "teach from another device" token works once, within ten minutes
-UNITS = ("word", "piece")  # what the class guesses among (ui.classroom.Units)
+UNITS = ("word", "piece")  # what the class guesses among (ui.guessing.Units)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS lessons (
@@ -94,14 +101,6 @@ ADDED_COLUMNS = (
 VIEW = "sentence, checkpoint, step, beam, source_tokens, steps, forced, guess_first, unit, hidden"
 
 
-class LessonError(ValueError):
-    """A lesson value was refused (no such lesson, a forged guess); `code` names why for the interface."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-
-
 @dataclass(frozen=True)
 class Lesson:
     code: str
@@ -137,15 +136,6 @@ class Lesson:
 def default_path() -> Path:
     """$SEQ2SEQ_LESSONS when set (a test's own store, a store kept elsewhere), else the cache folder's."""
     return Path(os.environ.get(LESSONS_ENV) or cache_dir() / LESSONS_FILE)
-
-
-def new_student_id() -> str:
-    return secrets.token_hex(STUDENT_ID // 2)
-
-
-def is_browser_id(value) -> bool:
-    """A browser's id as the app makes it (`new_student_id`): 32 lower-case hexadecimal characters."""
-    return isinstance(value, str) and len(value) == STUDENT_ID and all(c in "0123456789abcdef" for c in value)
 
 
 def _hash(key: str) -> str:
@@ -229,18 +219,18 @@ class LessonStore:
         teacher forced on the way, so that the class's steps are the same as the teacher's. Returns the
         lesson's version (the same as before when nothing changed)."""
         code = self._check_teacher(code, teacher, "change what it shows")
-        sentence = _text(sentence)
-        checkpoint = _name(checkpoint)
+        sentence = check_text(sentence)
+        checkpoint = check_name(checkpoint)
         for name, value, high in (("step", step, MAX_STEP), ("beam", beam, 10), ("source_tokens", source_tokens, MAX_INPUT_CHARS),
                                   ("steps", steps, MAX_STEP)):  # fmt: skip
-            _integer(name, value, 0, high)
+            check_integer(name, value, 0, high)
         if not isinstance(forced, (list, tuple)) or len(forced) > MAX_STEP:
             raise LessonError("bad_forced", "forced tokens are a list of (step index, token id)")
         for pair in forced:
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:
                 raise LessonError("bad_forced", "forced tokens are a list of (step index, token id)")
-            _integer("forced", pair[0], 0, max(step - 1, 0))
-            _integer("forced", pair[1], 0, MAX_TOKEN_ID)
+            check_integer("forced", pair[0], 0, max(step - 1, 0))
+            check_integer("forced", pair[1], 0, MAX_TOKEN_ID)
         if not isinstance(guess_first, bool) or not isinstance(hidden, bool) or unit not in UNITS:
             raise LessonError("bad_rules", "Guess first is on or off, a unit is a word or a piece")
         written = ",".join(f"{i}:{token}" for i, token in forced)
@@ -264,11 +254,11 @@ class LessonStore:
     def reveal(self, code: str, teacher: str, sentence: str, checkpoint: str, step: int) -> int:
         """The teacher shows the class the model's α at `step`: the class's guesses there are closed."""
         code = self._check_teacher(code, teacher, "reveal a step")
-        _integer("step", step, 1, MAX_STEP)
+        check_integer("step", step, 1, MAX_STEP)
         with self._db() as db:
             db.execute(
                 "INSERT OR IGNORE INTO reveals (code, sentence, checkpoint, step) VALUES (?, ?, ?, ?)",
-                (code, _text(sentence), _name(checkpoint), int(step)),
+                (code, check_text(sentence), check_name(checkpoint), int(step)),
             )
             return self._bump(db, code)
 
@@ -361,7 +351,7 @@ class LessonStore:
             (code, sentence, checkpoint),
         )
         return Lesson(
-            code, created, sentence, checkpoint, step, beam, source_tokens, steps, _forced(forced),
+            code, created, sentence, checkpoint, step, beam, source_tokens, steps, read_forced(forced),
             guess_first=bool(guess_first), unit=unit if unit in UNITS else "word", hidden=bool(hidden),
             version=version, ended=bool(ended), revealed=frozenset(r[0] for r in revealed),
         )  # fmt: skip
@@ -391,10 +381,10 @@ class LessonStore:
             raise LessonError("bad_student", "a student id is 32 hexadecimal characters")  # fmt: skip
         if lesson.ended:
             raise LessonError("ended", f"lesson {lesson.code} has ended")
-        if _text(sentence) != lesson.sentence or _name(checkpoint) != lesson.checkpoint:
+        if check_text(sentence) != lesson.sentence or check_name(checkpoint) != lesson.checkpoint:
             raise LessonError("not_current", "the lesson has moved on to another sentence or model")
-        _integer("step", step, 1, max(lesson.steps, 1))
-        _integer("token", token, 0, lesson.source_tokens - 1)
+        check_integer("step", step, 1, max(lesson.steps, 1))
+        check_integer("token", token, 0, lesson.source_tokens - 1)
         if step in lesson.revealed:
             raise LessonError("revealed", f"step {step} is revealed: its guesses are closed")
         with self._db() as db:
@@ -450,38 +440,3 @@ class _Transaction:
 
     def __exit__(self, kind, value, traceback) -> None:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
-
-
-def check_code(code) -> str:
-    """A lesson code as typed (any case, spaces around); refused unless it is 4 characters of the alphabet."""
-    if not isinstance(code, str) or len(code) > 16 or not LESSON_CODE.fullmatch(code.strip().upper()):
-        raise LessonError("bad_code", "a lesson code is 4 letters or digits, like K7QP")
-    return code.strip().upper()
-
-
-def _text(sentence) -> str:
-    text = clean_text(sentence) if isinstance(sentence, str) and len(sentence) <= MAX_INPUT_CHARS else None
-    if text is None:
-        raise LessonError("bad_sentence", "the sentence is empty, too long or not text")
-    return text
-
-
-def _name(checkpoint) -> str:
-    if not isinstance(checkpoint, str) or not 0 < len(checkpoint) <= MAX_NAME or "/" in checkpoint:
-        raise LessonError("bad_model", "a model is named by its checkpoint folder")
-    return checkpoint
-
-
-def _forced(text: str) -> tuple[tuple[int, int], ...]:
-    """The stored "i:id,i:id"; anything else (a hand-edited file) reads as nothing forced."""
-    try:
-        pairs = tuple((int(i), int(token)) for i, token in (p.split(":") for p in text.split(",") if p))
-    except ValueError:
-        return ()
-    return pairs if all(0 <= i <= MAX_STEP and 0 <= token <= MAX_TOKEN_ID for i, token in pairs) else ()
-
-
-def _integer(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise LessonError(f"bad_{name}", f"{name} must be a whole number from {low} to {high}, not {value!r}")
-    return value

@@ -8,7 +8,8 @@ import threading
 
 import pytest
 
-from seq2seq.lessons import LessonError, LessonStore, new_student_id
+from seq2seq.lesson_values import LessonError, new_student_id
+from seq2seq.lessons import LessonStore
 
 SENTENCE, MODEL = "How are you?", "enko-general-additive"
 

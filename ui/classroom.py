@@ -1,11 +1,8 @@
-"""Step through in class: *Guess first* (a student picks the source token the decoder will look at most,
-then sees α and how close the guess was) and *lessons* (the whole class on the teacher's sentence, model
-and step; each guess into the shared store; the class's guesses on the teacher's screen as they come).
+"""Step through in class: a *lesson* puts the whole class on the teacher's sentence, model and step, with
+the teacher's rules; *Guess first* (`guessing`) runs inside it, and `browser` says who is who.
 
-Who is who: this browser's random id (`browser_id`) lives in a cookie the app sets, so a reload, a new
-tab or a server restart is the same student, and the same teacher: the store knows a teacher by the hash
-of the id of the browser that opened the lesson (or that scanned *Teach from another device*). Nothing
-secret is ever in the address bar, the page text or a link.
+The store knows a teacher by the hash of the id of the browser that opened the lesson (or that scanned
+*Teach from another device*). Nothing secret is ever in the address bar, the page text or a link.
 
 State per browser session: `_lesson` (the code), `_teacher` (this page teaches it), `_following` (a
 student follows the teacher), `_lesson_seen` (the lesson's version this page has taken in: a waiting page
@@ -16,36 +13,27 @@ reveals, the end) is in the store (`seq2seq.lessons`), one SQLite file that outl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
-import numpy as np
 import streamlit as st
 
-from seq2seq.lessons import Lesson, LessonError, LessonStore, default_path, is_browser_id, new_student_id
+from seq2seq.lesson_values import LessonError
+from seq2seq.lessons import Lesson, LessonStore, default_path
 from seq2seq.session import TranslationSession
-from seq2seq.viz.alignment import attention_heatmap
-from seq2seq.viz.decoder_step import class_guesses
-from seq2seq.words import group_sums, group_words, word_text
 
 from . import links
-from .figures import chart, figure_labels
+from .browser import browser_id
 from .i18n import t
 from .models import Settings
 from .sidebar import FRAMED, projector
 from .text import markdown_text
-from .widgets import pick_key, row
+from .widgets import row
 
 LESSON, TEACHER, FOLLOWING = "_lesson", "_teacher", "_following"
 SEEN, SHOWN, TAKE_STEP = "_lesson_seen", "_lesson_shown", "_lesson_take_step"
 GUESSES, PROBLEM, NOTICE, HANDOFF = "_guesses", "_lesson_problem", "_lesson_notice", "_lesson_handoff"
-BROWSER, BROWSER_KEPT = "_browser", "_browser_kept"
-TALLY = "_tally_figure"  # (what it shows, the figure): the teacher's tally, drawn again as it is when nothing changed
 POLL_S = 1.5  # how often a page in a lesson looks for the lesson's next change, and the tally refreshes
-BROWSER_COOKIE = "s2s_browser"
-COOKIE_DAYS = 365
-TALLY_HEIGHT = 280  # the tally's figure, so that the question, Reveal and the tally fit one projector screen
+TALLY = "_tally_figure"  # (what it shows, the figure): the teacher's tally, drawn again as it is when nothing changed
 TOP_K = 5  # the top-k a following student's page asks for (the slider is the teacher's)
 
 
@@ -57,47 +45,6 @@ def store() -> LessonStore:
 @st.cache_resource(show_spinner=False)
 def _store(path: str) -> LessonStore:
     return LessonStore(path)
-
-
-# --------------------------------------------------------------------------- this browser
-def browser_id() -> str:
-    """This browser's random id: from its cookie when it has one (a reload, a new tab, a restarted
-    server), else a new one that `keep_browser_id` writes into the cookie."""
-    state = st.session_state
-    if BROWSER not in state:
-        try:
-            kept = st.context.cookies.get(BROWSER_COOKIE)
-        except Exception:  # noqa: BLE001 - no request to read cookies from (a test harness): a new id
-            kept = None
-        state[BROWSER], state[BROWSER_KEPT] = (
-            (kept, True) if is_browser_id(kept) else (new_student_id(), False)
-        )
-    return state[BROWSER]
-
-
-# The id is 32 hex characters (checked): nothing else goes into the script. If another tab of this
-# browser wrote its own id first, this tab reloads once to take that one (the server reads the cookie of
-# a new connection); the script then removes itself, so the id is not left in the page.
-KEEP_ID_JS = """<script>(() => {{
-  const id = "{id}", kept = (document.cookie.match(/(?:^|;\\s*){name}=([0-9a-f]{{32}})/) || [])[1];
-  if (!kept) document.cookie = "{name}=" + id + "; Path=/; Max-Age={age}; SameSite=Lax";
-  else if (kept !== id && !sessionStorage.getItem("{name}_reloaded")) {{
-    sessionStorage.setItem("{name}_reloaded", "1"); location.reload();
-  }}
-  if (document.currentScript) document.currentScript.remove();
-}})();</script>"""
-
-
-def keep_browser_id() -> None:
-    """Write this session's new browser id into the browser's cookie (once a session: a cookie the server
-    already read needs nothing). The cookie is the app's own: SameSite, this server's path, a year."""
-    if BROWSER not in st.session_state or st.session_state.get(BROWSER_KEPT):
-        return
-    browser = st.session_state[BROWSER]
-    if not is_browser_id(browser):
-        return
-    script = KEEP_ID_JS.format(id=browser, name=BROWSER_COOKIE, age=COOKIE_DAYS * 24 * 3600)
-    st.sidebar.html(script, unsafe_allow_javascript=True)
 
 
 # --------------------------------------------------------------------------- joining and following
@@ -114,7 +61,7 @@ LESSON_ERRORS = (
 )  # worded in ui/
 
 
-def _say_problem(exc: LessonError) -> None:
+def say_problem(exc: LessonError) -> None:
     """Shown once, at the top of the page, on the next run."""
     st.session_state[PROBLEM] = t("lesson.err." + exc.code) if exc.code in LESSON_ERRORS else str(exc)
 
@@ -135,7 +82,7 @@ def join(code: str) -> None:
             raise LessonError("ended", "the lesson has ended")
         teacher = store().is_teacher(lesson.code, browser_id())
     except LessonError as exc:
-        _say_problem(exc)
+        say_problem(exc)
         return
     _enter(lesson.code, teacher)
 
@@ -161,7 +108,7 @@ def open_lesson() -> None:
     try:
         code, _ = store().open(teacher=browser_id())
     except LessonError as exc:
-        _say_problem(exc)
+        say_problem(exc)
         return
     _enter(code, teacher=True)
 
@@ -171,7 +118,7 @@ def _as_teacher(action, *args) -> int | None:
     try:
         version = action(st.session_state[LESSON], browser_id(), *args)
     except (LessonError, KeyError) as exc:
-        _say_problem(exc if isinstance(exc, LessonError) else LessonError("not_teacher", str(exc)))
+        say_problem(exc if isinstance(exc, LessonError) else LessonError("not_teacher", str(exc)))
         return None
     st.session_state[SEEN] = version
     return version
@@ -197,7 +144,7 @@ def show_handoff() -> None:
     try:
         st.session_state[HANDOFF] = store().handoff(st.session_state[LESSON], browser_id())
     except (LessonError, KeyError) as exc:
-        _say_problem(exc if isinstance(exc, LessonError) else LessonError("not_teacher", str(exc)))
+        say_problem(exc if isinstance(exc, LessonError) else LessonError("not_teacher", str(exc)))
 
 
 def teaching() -> bool:
@@ -217,7 +164,7 @@ def _take_handoff(code: str | None, token: str) -> None:
     try:
         store().take_handoff(code, token, browser_id())
     except LessonError as exc:
-        _say_problem(exc)
+        say_problem(exc)
         return
     _enter(code.strip().upper(), teacher=True)
     st.session_state[NOTICE] = t("lesson.now_teaching", code=code.strip().upper())
@@ -244,7 +191,7 @@ def follow() -> Lesson | None:
     try:
         lesson = store().get(state[LESSON])
     except LessonError as exc:
-        _say_problem(exc)
+        say_problem(exc)
         leave()
         return None
     if lesson.ended:  # (a teacher's page that ended it said so already; another of its pages says it here)
@@ -403,7 +350,7 @@ def publish(settings: Settings, session: TranslationSession) -> None:
             guess_first=rules[0], unit=rules[1], hidden=rules[2],
         )  # fmt: skip
     except LessonError as exc:
-        _say_problem(exc)
+        say_problem(exc)
         return
     state[SHOWN] = view
     links.write(lesson=state[LESSON])
@@ -429,259 +376,3 @@ def watch() -> None:
             st.rerun(scope="app")
 
     look()
-
-
-# --------------------------------------------------------------------------- guessing
-def guesses(session: TranslationSession, settings: Settings) -> dict[int, int]:
-    """This student's guesses for this sentence and model: {step i (1-based): source index j}; in a
-    lesson, the store's (they outlive a reload and a restart, and Clear removes them)."""
-    if following():
-        try:
-            return store().mine(st.session_state[LESSON], browser_id(), session.source, settings.folder.name)
-        except LessonError:
-            return {}
-    key = pick_key("g", settings.folder.name, session.source)
-    return st.session_state.setdefault(GUESSES, {}).setdefault(key, {})
-
-
-def guess_controls() -> None:
-    """Guess first's switches; a following student's are the teacher's, shown, not switchable."""
-    state = st.session_state
-    if following():
-        if state.get("st_guess"):
-            st.caption(
-                t(
-                    "guess.by_teacher",
-                    unit=_noun(),
-                    mode=t("guess.mode." + (state.get("st_guess_mode") or "shown")),
-                )
-            )
-        return
-    state.setdefault("st_guess_unit", "word")
-    state.setdefault("st_guess_mode", "shown")
-    with row():
-        st.toggle(t("guess.toggle"), key="st_guess", help=t("guess.toggle_help"))
-        if state.get("st_guess"):
-            st.segmented_control(
-                t("guess.unit"), ["word", "piece"], format_func=lambda v: t("guess.unit." + v),
-                key="st_guess_unit", required=True,
-            )  # fmt: skip
-            st.segmented_control(
-                t("guess.mode"), ["shown", "hidden"], format_func=lambda v: t("guess.mode." + v),
-                key="st_guess_mode", required=True,
-            )  # fmt: skip
-
-
-def _record(session: TranslationSession, settings: Settings, step: int, key: str, unit: Units) -> None:
-    picked = st.session_state.get(key)
-    if picked is None or not 0 <= int(picked) < len(unit.groups):
-        st.session_state[PROBLEM] = t("guess.pick_first")
-        return
-    token = unit.groups[int(picked)][0]  # a word is stored as its first piece
-    if following():
-        try:
-            store().guess(st.session_state[LESSON], browser_id(), session.source, settings.folder.name,
-                          step, int(token))  # fmt: skip
-        except LessonError as exc:
-            _say_problem(exc)
-        return
-    guesses(session, settings)[step] = token
-
-
-@dataclass(frozen=True)
-class Units:
-    """What a class guesses among: source words (pieces grouped as Translate's word level groups them) or
-    the pieces themselves. A guess is stored as its unit's first piece, so a teacher's tally can count
-    either way whatever each student picked."""
-
-    labels: list[str]
-    groups: list[list[int]]
-
-    def of(self, j: int) -> int:
-        """The unit that source piece `j` belongs to."""
-        return next(u for u, group in enumerate(self.groups) if j in group)
-
-    def weights(self, alpha) -> np.ndarray:
-        """A unit's α: the sum over its pieces (a row still sums to 1)."""
-        return group_sums(alpha, self.groups)
-
-    def counts(self, per_piece: Mapping[int, int]) -> list[int]:
-        return [sum(per_piece.get(j, 0) for j in group) for group in self.groups]
-
-
-def units(session: TranslationSession) -> Units:
-    if st.session_state.get("st_guess_unit", "word") == "piece":
-        return Units(list(session.src_tokens), [[j] for j in range(len(session.src_tokens))])
-    groups = group_words(session.src_tokens)
-    return Units([word_text(session.src_tokens, g) for g in groups], groups)
-
-
-def _noun() -> str:
-    return t("guess.noun." + ("piece" if st.session_state.get("st_guess_unit") == "piece" else "word"))
-
-
-def rank_of(weights: np.ndarray, j: int) -> int:
-    """1 for the source token with the largest α; ties share the better rank."""
-    return int((np.asarray(weights) > weights[j]).sum()) + 1
-
-
-def has_final_consonant(word: str) -> bool | None:
-    """Whether a Korean word ends in a consonant (받침), which picks its particle (은/는, 을/를); None when
-    its last letter is not a Hangul syllable (a Latin token, a digit)."""
-    last = word.strip()[-1:] if word.strip() else ""
-    if not "가" <= last <= "힣":
-        return None
-    return (ord(last) - ord("가")) % 28 != 0
-
-
-def particle(word: str, kind: str) -> str:
-    """`word` with the Korean particle that fits its last syllable when the interface speaks Korean
-    ("단어" + 은/는 is "단어는", "토큰" is "토큰은"), both spelled out where its end does not say (a Latin
-    token); in English, `word` as it is."""
-    if st.session_state.get("_lang") != "ko":
-        return word
-    final = has_final_consonant(word)
-    pair = {"eun": ("은", "는"), "eul": ("을", "를")}[kind]
-    return word + (f"{pair[0]}({pair[1]})" if final is None else pair[0] if final else pair[1])
-
-
-def _written(session: TranslationSession) -> str:
-    """What the current step wrote, as a person reads it: no ▁ word marker (the bare ▁ is a space)."""
-    piece = session.pieces([session.steps[-1].token])[0]
-    return piece.lstrip("▁") or t("guess.boundary")
-
-
-def _question(session: TranslationSession, i: int) -> None:
-    """The question the class answers at step `i`, as the students see it (and the projector)."""
-    unit = particle(_noun(), "eun")
-    if st.session_state.get("st_guess_mode") == "hidden":
-        st.subheader(t("guess.ask_hidden", i=i, unit=unit))
-        return
-    written = _written(session)
-    st.subheader(t("guess.ask", i=i, unit=unit, token=markdown_text(particle(written, "eul"))))
-    so_far = "".join(session.tgt_tokens[:-1]).replace("▁", " ").strip()  # pieces as the text reads
-    st.caption(t("guess.so_far") + " " + markdown_text(so_far or "…"))
-
-
-def _revealed(session: TranslationSession, settings: Settings, i: int) -> bool:
-    try:
-        return store().is_revealed(st.session_state[LESSON], session.source, settings.folder.name, i)
-    except (LessonError, KeyError):
-        return False
-
-
-def gate(settings: Settings, session: TranslationSession) -> bool:
-    """Guess first: False (and the question) until this step has a guess; then its mark, and True.
-
-    In a lesson the teacher reveals instead of guessing while the class's guesses come in, and a following
-    student's page shows nothing of the step (no α, e, rank or chart) until the teacher has revealed it.
-    """
-    if not session.steps or not st.session_state.get("st_guess"):
-        return True
-    step = session.steps[-1]
-    i = step.index + 1
-    if step.weights is None:
-        st.info(t("guess.no_attention"))
-        return True
-    if teaching():
-        _question(session, i)
-        if _revealed(session, settings, i):
-            return True
-        st.button(t("guess.reveal", i=i), key=pick_key("reveal", session.source, settings.folder.name, i),
-                  type="primary", on_click=reveal, args=(session.source, settings.folder.name, i))  # fmt: skip
-        return False
-    mine, unit = guesses(session, settings), units(session)
-    waiting = following() and not _revealed(session, settings, i)
-    if i in mine and not waiting:
-        u = unit.of(mine[i])
-        weights = unit.weights(step.weights)
-        rank = rank_of(weights, u)
-        verdict = t("guess.top") if rank == 1 else t("guess.not_top", rank=rank, n=len(weights))
-        st.success(t("guess.result", i=i, token=markdown_text(unit.labels[u]), alpha=f"{weights[u]:.2f}",
-                     verdict=verdict))  # fmt: skip
-        return True
-    if following() and not waiting:  # revealed before this student guessed: the answer, without a mark
-        st.info(t("guess.missed", i=i))
-        return True
-    _question(session, i)
-    if i in mine:  # a following student's guess, waiting for the reveal: it can still change
-        st.info(t("guess.waiting", i=i, token=markdown_text(unit.labels[unit.of(mine[i])])))
-    # in a lesson, a new picker for each version of it: after Clear it is empty again (a pill clicked
-    # twice is off), and it starts on the guess this browser made (a reload, a restart)
-    version = (st.session_state.get(SEEN),) if following() else ()
-    key = pick_key("guess_pick", settings.folder.name, session.source, i, len(unit.labels), *version)
-    st.pills(t("guess.pick"), list(range(len(unit.labels))), key=key, default=unit.of(mine[i]) if i in mine else None,
-             format_func=lambda u: f"{u + 1}·{unit.labels[u]}")  # fmt: skip
-    st.button(
-        t("guess.change") if i in mine else t("guess.go"),
-        key=key + "_go",
-        type="primary",
-        on_click=_record,
-        args=(session, settings, i, key, unit),
-    )
-    return False
-
-
-def score(settings: Settings, session: TranslationSession) -> None:
-    """The running score, and at the end the guesses drawn on the attention heatmap."""
-    mine = guesses(session, settings)
-    if not st.session_state.get("st_guess") or not mine or session.attention is None:
-        return
-    steps, unit = {s.index + 1: s for s in session.steps}, units(session)
-    ranks = [rank_of(unit.weights(steps[i].weights), unit.of(j)) for i, j in mine.items() if i in steps]
-    if not ranks:
-        return
-    st.markdown(t("guess.score", top=sum(r == 1 for r in ranks), n=len(ranks), mean=f"{np.mean(ranks):.1f}"))
-    if session.finished:
-        marks = {i - 1: j for i, j in mine.items() if i in steps}
-        chart(
-            attention_heatmap(
-                session.attention,
-                session.src_tokens,
-                session.tgt_tokens,
-                marks=marks,
-                title=t("guess.heatmap_title"),
-                labels=figure_labels(),
-            ),
-            "st_guess_heatmap",
-        )
-
-
-def tally(settings: Settings, session: TranslationSession) -> None:
-    """The teacher's screen: the class's guesses at the current step beside α, refreshed every `POLL_S`."""
-    if not teaching() or not session.steps:
-        return
-    step = session.steps[-1]
-    if step.weights is None:
-        return
-    i = step.index + 1
-    ident = (session.source, settings.folder.name, i)
-    guessing, unit = bool(st.session_state.get("st_guess")), units(session)
-
-    @st.fragment(run_every=POLL_S)
-    def live() -> None:
-        code = st.session_state.get(LESSON)
-        if not code:
-            return
-        counts = store().tally(code, session.source, settings.folder.name, i)
-        revealed = not guessing or _revealed(session, settings, i)
-        values = unit.counts(counts)
-        st.caption(t("lesson.guesses_in", n=sum(values)))
-        # built again only when a count or the reveal changed: most polls change nothing, and building a
-        # Plotly figure every 1.5 s was a third of the server's CPU in a lesson of 10 (bench/notes/classroom.md)
-        drawn = (
-            ident,
-            tuple(values),
-            revealed,
-            projector(),
-            st.session_state.get("_lang"),
-            tuple(unit.labels),
-        )
-        if st.session_state.get(TALLY, (None,))[0] != drawn:
-            figure = class_guesses(values, unit.weights(step.weights) if revealed else None, unit.labels,
-                                   step=i, labels=figure_labels())  # fmt: skip
-            figure.update_layout(height=TALLY_HEIGHT)
-            st.session_state[TALLY] = (drawn, figure)
-        chart(st.session_state[TALLY][1], "st_class_guesses")
-
-    live()
