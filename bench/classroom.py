@@ -34,7 +34,7 @@ from pathlib import Path
 
 from . import local_app
 from .lesson_timing import a_lesson
-from .page_timing import CLASS_SENTENCES, TIMEOUT_MS, settled, summary, timed, translate_on
+from .page_timing import CLASS_SENTENCES, TIMEOUT_MS, summary, timed, translate_on, wait_settled
 
 SENTENCE = "Select the text that you want to copy, then choose Edit - Copy."
 
@@ -58,7 +58,7 @@ def clicks(url: str, browser, repeats: int, step_path: str, translate_path: str)
     times: dict[str, list[tuple[float, float]]] = {"next": [], "back": [], "force": [], "word level": []}
     main.get_by_role("button", name="Next ▶").click()
     heading(1).wait_for(timeout=TIMEOUT_MS)
-    settled(page)
+    wait_settled(page)
     next_button = main.get_by_role("button", name="Next ▶")
     back_button = main.get_by_role("button", name=re.compile("Back"))
     for _ in range(repeats):
@@ -72,10 +72,10 @@ def clicks(url: str, browser, repeats: int, step_path: str, translate_path: str)
         main.get_by_role("button", name="Reset", exact=True).click()
         heading(1).wait_for(state="detached", timeout=TIMEOUT_MS)
         main.get_by_text(re.compile(r"^At step 1: ")).wait_for(state="detached", timeout=TIMEOUT_MS)
-        settled(page)
+        wait_settled(page)
         next_button.click()
         heading(1).wait_for(timeout=TIMEOUT_MS)
-        settled(page)
+        wait_settled(page)
     page.goto(f"{url}/{translate_path}", wait_until="domcontentloaded", timeout=TIMEOUT_MS)
     main.get_by_role("textbox", name="English sentence", exact=True).wait_for(timeout=TIMEOUT_MS)
     translate_on(page, SENTENCE)
@@ -104,7 +104,7 @@ def a_class(url: str, browser, sessions: int, step_path: str, translate_path: st
             page.locator('[data-testid="stMain"]').get_by_role(
                 "textbox", name="English sentence", exact=True
             ).wait_for(timeout=TIMEOUT_MS)
-            settled(page)
+            wait_settled(page)
         started = {}
         for page, sentence in zip(pages, sentences):
             main = page.locator('[data-testid="stMain"]')
@@ -113,7 +113,7 @@ def a_class(url: str, browser, sessions: int, step_path: str, translate_path: st
             main.get_by_role("button", name="Translate", exact=True).click()
         for page, sentence in zip(pages, sentences):
             page.wait_for_timeout(100)
-            settled(page)
+            wait_settled(page)
             times.append((time.perf_counter() - started[id(page)]) * 1000)
             shown = page.locator("textarea").first.input_value()
             if shown != sentence:
@@ -124,7 +124,7 @@ def a_class(url: str, browser, sessions: int, step_path: str, translate_path: st
             page.locator('[data-testid="stMain"]').get_by_role("button", name="Next ▶").wait_for(
                 timeout=TIMEOUT_MS
             )
-            settled(page)
+            wait_settled(page)
         for n in range(1, 4):
             for page in pages:
                 started[id(page)] = time.perf_counter()
@@ -134,7 +134,7 @@ def a_class(url: str, browser, sessions: int, step_path: str, translate_path: st
                     "heading", name=re.compile(rf"^Step {n}: wrote")
                 ).wait_for(timeout=TIMEOUT_MS)
                 times.append((time.perf_counter() - started[id(page)]) * 1000)
-                settled(page)
+                wait_settled(page)
         for page in pages:
             if page.locator('[data-testid="stException"]').count():
                 problems.append("an exception box")

@@ -8,7 +8,7 @@ import re
 import time
 
 from . import local_app
-from .page_timing import CLASS_SENTENCES, TIMEOUT_MS, settled, summary, translate_on
+from .page_timing import CLASS_SENTENCES, TIMEOUT_MS, summary, translate_on, wait_settled
 
 IDLE_S = 10  # seconds of a lesson where everyone waits, for the server's CPU share of the polls alone
 
@@ -35,17 +35,17 @@ def a_lesson(url: str, browser, students: int, pid: int) -> dict:
             f"{url}/step_through?s=How+are+you%3F", wait_until="domcontentloaded", timeout=TIMEOUT_MS
         )
         main.get_by_role("button", name="Next ▶").wait_for(timeout=TIMEOUT_MS)
-        settled(teacher)
+        wait_settled(teacher)
         main.get_by_text(re.compile("Lesson: the whole class")).click()
         main.get_by_role("button", name="Open a lesson").click()
         main.locator('[data-testid="stCode"]').first.wait_for(timeout=TIMEOUT_MS)
-        settled(teacher)
+        wait_settled(teacher)
         main.get_by_role("paragraph").filter(has_text=re.compile(r"^Guess first$")).click()  # for the class
         teacher.wait_for_timeout(200)
-        settled(teacher)
+        wait_settled(teacher)
         main.get_by_role("button", name="Next ▶").click()
         main.get_by_text(re.compile(r"^Guesses in: 0$")).wait_for(timeout=TIMEOUT_MS)
-        settled(teacher)
+        wait_settled(teacher)
         link = main.locator('[data-testid="stCode"]').first.inner_text().strip()
         pages = [c.new_page() for c in contexts]
         for page in pages:
@@ -54,7 +54,7 @@ def a_lesson(url: str, browser, students: int, pid: int) -> dict:
             page.locator('[data-testid="stMain"]').get_by_role("button", name="Guess", exact=True).wait_for(
                 timeout=TIMEOUT_MS
             )
-            settled(page)
+            wait_settled(page)
         memory_mb = local_app.rss_mb(pid)
         before = local_app.cpu_s(pid)
         teacher.wait_for_timeout(IDLE_S * 1000)  # everyone waits on the question: only the polls run
@@ -72,7 +72,7 @@ def a_lesson(url: str, browser, students: int, pid: int) -> dict:
             pills = page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"] button')
             pills.filter(has_text=re.compile(rf"^{k % 3 + 1}·")).first.click()
         for page in pages:
-            settled(page)
+            wait_settled(page)
         clicked: list[float] = []
         before = local_app.cpu_s(pid)
         for page in pages:  # then all press Guess at once
@@ -109,7 +109,7 @@ def _one_typing(page, pid: int) -> float:
     main.get_by_role("button", name="Explore alone").click()
     box = main.get_by_role("textbox", name="English sentence", exact=True)
     box.wait_for(timeout=TIMEOUT_MS)
-    settled(page)
+    wait_settled(page)
     translate_on(page, CLASS_SENTENCES[0])
     before = local_app.cpu_s(pid)
     started = time.perf_counter()
@@ -119,7 +119,7 @@ def _one_typing(page, pid: int) -> float:
     share = (local_app.cpu_s(pid) - before) / (time.perf_counter() - started)
     main.get_by_role("button", name="Follow the teacher again").click()
     main.get_by_role("button", name="Guess", exact=True).wait_for(timeout=TIMEOUT_MS)
-    settled(page)
+    wait_settled(page)
     return share
 
 

@@ -35,7 +35,7 @@ STATE = (
 )
 
 
-def settled(page) -> None:
+def wait_settled(page) -> None:
     try:
         page.wait_for_function(f"() => {SETTLED}", timeout=TIMEOUT_MS)
     except Exception as error:  # say what never settled: the script state and the stale elements
@@ -47,7 +47,7 @@ def translate_on(page, sentence: str) -> None:
     main.get_by_role("textbox", name="English sentence", exact=True).fill(sentence)
     main.get_by_role("button", name="Translate", exact=True).click()
     page.wait_for_timeout(200)
-    settled(page)
+    wait_settled(page)
 
 
 # Clicks the element in the page and checks every animation frame: from the click event to the frame that
@@ -78,7 +78,7 @@ def timed(page, target, kind: str, text: str) -> tuple[float, float]:
     line of text or a figure, starting with or holding `text`), and to the page settled."""
     target.wait_for(timeout=TIMEOUT_MS)
     shown, settled = target.evaluate(CLICK_AND_TIME, [kind, text])
-    settled(page)
+    wait_settled(page)
     return shown, settled
 
 

@@ -144,20 +144,6 @@ def test_the_teacher_s_forced_tokens_are_kept_and_forged_ones_refused(store, tmp
     assert store.get(code).forced == ()  # a hand-edited value reads as nothing forced
 
 
-def test_a_store_written_before_forced_tokens_gains_the_column(tmp_path):
-    path = tmp_path / "old.sqlite3"
-    old = sqlite3.connect(path)
-    old.executescript(
-        "CREATE TABLE lessons (code TEXT PRIMARY KEY, teacher TEXT NOT NULL, created REAL NOT NULL, "
-        "sentence TEXT NOT NULL DEFAULT '', checkpoint TEXT NOT NULL DEFAULT '', step INTEGER NOT NULL DEFAULT 0, "
-        "beam INTEGER NOT NULL DEFAULT 1, source_tokens INTEGER NOT NULL DEFAULT 0, steps INTEGER NOT NULL DEFAULT 0);"
-    )
-    old.close()
-    store = LessonStore(path)
-    code, teacher = opened(store)
-    assert store.get(code).forced == ()
-
-
 def test_only_the_teacher_changes_or_clears_a_lesson(store):
     code, _ = opened(store)
     with pytest.raises(LessonError) as refused:
@@ -248,18 +234,25 @@ def test_the_teacher_s_key_is_stored_as_a_hash_and_a_handoff_works_once_in_time(
     assert not store.is_teacher(code, late)
 
 
-def test_a_store_written_before_the_reveal_and_the_end_gains_their_columns(tmp_path):
+OLD_LESSONS = (
+    "CREATE TABLE lessons (code TEXT PRIMARY KEY, teacher TEXT NOT NULL, created REAL NOT NULL, "
+    "sentence TEXT NOT NULL DEFAULT '', checkpoint TEXT NOT NULL DEFAULT '', step INTEGER NOT NULL DEFAULT 0, "
+    "beam INTEGER NOT NULL DEFAULT 1, source_tokens INTEGER NOT NULL DEFAULT 0, steps INTEGER NOT NULL DEFAULT 0"
+)
+
+
+@pytest.mark.parametrize(
+    "columns", ["", ", forced TEXT NOT NULL DEFAULT ''"], ids=["before forced tokens", "before the reveal"]
+)
+def test_an_older_store_gains_the_columns_it_lacks(tmp_path, columns):
+    """A store written by an older app (no forced path; or no reveal, end and rules) opens and works."""
     path = tmp_path / "old.sqlite3"
     old = sqlite3.connect(path)
-    old.executescript(
-        "CREATE TABLE lessons (code TEXT PRIMARY KEY, teacher TEXT NOT NULL, created REAL NOT NULL, "
-        "sentence TEXT NOT NULL DEFAULT '', checkpoint TEXT NOT NULL DEFAULT '', step INTEGER NOT NULL DEFAULT 0, "
-        "beam INTEGER NOT NULL DEFAULT 1, source_tokens INTEGER NOT NULL DEFAULT 0, steps INTEGER NOT NULL DEFAULT 0, "
-        "forced TEXT NOT NULL DEFAULT '');"
-    )
+    old.executescript(OLD_LESSONS + columns + ");")
     old.close()
     store = LessonStore(path)
     code, teacher = opened(store)
+    assert store.get(code).forced == ()
     store.reveal(code, teacher, SENTENCE, MODEL, 1)
     lesson = store.get(code)
     assert lesson.revealed == {1} and not lesson.ended and lesson.version == 2

@@ -9,15 +9,10 @@ import streamlit as st
 from seq2seq.lesson_values import is_browser_id, new_student_id
 
 BROWSER, BROWSER_KEPT = "_browser", "_browser_kept"
-
-
 BROWSER_COOKIE = "s2s_browser"
-
-
 COOKIE_DAYS = 365
 
 
-# --------------------------------------------------------------------------- this browser
 def browser_id() -> str:
     """This browser's random id: from its cookie when it has one (a reload, a new tab, a restarted
     server), else a new one that `keep_browser_id` writes into the cookie."""

@@ -40,7 +40,6 @@ from .widgets import pick_key, row
 TALLY_HEIGHT = 280  # the tally's figure, so that the question, Reveal and the tally fit one projector screen
 
 
-# --------------------------------------------------------------------------- guessing
 def guesses(session: TranslationSession, settings: Settings) -> dict[int, int]:
     """This student's guesses for this sentence and model: {step i (1-based): source index j}; in a
     lesson, the store's (they outlive a reload and a restart, and Clear removes them)."""
