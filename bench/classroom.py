@@ -37,8 +37,6 @@ from .lesson_timing import a_lesson
 from .page_timing import CLASS_SENTENCES, TIMEOUT_MS, summary, timed, translate_on, wait_settled
 
 SENTENCE = "Select the text that you want to copy, then choose Edit - Copy."
-
-
 # Every context counts as a page in front (a projector, a phone in a hand): without these, Chromium slows
 # the timers of the pages it thinks are in the background, the teacher's tally among them (36 s instead of 8).
 FOREGROUND = [

@@ -10,20 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-
-
 JOEY_VENV = REPO / "bench" / ".venv-joeynmt"
-
-
 JOEY_PINS = ["torch==2.13.0", "joeynmt==2.3.0", "sentencepiece==0.2.0", "importlib_metadata"]
-
-
 CONFIG = REPO / "configs" / "enko-software-additive.yaml"
-
-
 DEV_SENTENCES = 400  # both sides validate on the same 400 dev sentences (greedy chrF)
-
-
 SPECIALS = 4  # our pad, unk, bos, eos; Joey adds its own four in front of the vocabulary file
 
 

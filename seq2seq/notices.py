@@ -18,14 +18,8 @@ from .familiarity import Familiarity
 from .jsonfiles import read_json
 
 MAX_INPUT_CHARS = 2_000  # longer text is cut before tokenising, with a warning
-
-
 SCAN_CHARS = 200_000  # characters read at most while looking for text to translate
-
-
 WEAK_LENGTH = 0.55  # a length whose test chrF is under this share of the model's best length gets a notice
-
-
 MIN_BUCKET = 20  # test sentences a length bucket needs before its score is trusted
 
 

@@ -24,8 +24,6 @@ from seq2seq.translator import Translation, Translator, load_translator
 from .i18n import labels, t
 
 APP_DIR = Path(__file__).resolve().parents[1]
-
-
 ERRORS = (ValueError, CheckpointError, CorpusError, OSError)  # what the library raises for bad input
 
 

@@ -17,8 +17,6 @@ from .sidebar import projector
 from .text import html_text
 
 MISSING = "–"  # a score that does not exist (a length bucket with no test sentence)
-
-
 # Examples for both families, everyday first, labelled by family; sources only (the model writes the Korean)
 EXAMPLES = {
     "everyday": [*LECTURE_SENTENCES, "I want to learn Korean."],
