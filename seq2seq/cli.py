@@ -55,7 +55,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_average(args: argparse.Namespace) -> int:
     from .snapshots import average_snapshots
 
-    report = average_snapshots(args.run_dir, args.last, args.dest)
+    report = average_snapshots(args.run_dir, args.last, args.dest, upto=args.upto)
     print(
         f"averaged steps {report['steps'][0]}..{report['steps'][-1]} ({len(report['steps'])} snapshots) "
         f"into {args.dest}: dev chrF {report['dev_chrf']:.2f} (best single checkpoint: "
@@ -222,6 +222,7 @@ def _training_commands(sub) -> None:
     av.add_argument("run_dir", help="e.g. runs/enko-general-additive")
     av.add_argument("dest", help="e.g. runs/enko-general-additive/averaged")
     av.add_argument("--last", type=int, default=5)
+    av.add_argument("--upto", type=int, default=None, help="the last N snapshots at or before this step")
     av.set_defaults(func=_cmd_average)
 
 

@@ -10,13 +10,12 @@ import torch
 from .checkpoint import (
     CheckpointError,
     atomic_torch_save,
-    atomic_write_bytes,
     load_checkpoint,
     read_config,
     save_checkpoint,
 )
 from .data import read_pairs_tsv
-from .jsonfiles import read_jsonl
+from .jsonfiles import read_json, read_jsonl, write_json, write_jsonl
 from .model import Seq2Seq
 from .validation import chrf_sample, dev_chrf, mean_chrf
 
@@ -39,25 +38,41 @@ def snapshot_path(folder: Path, step: int) -> Path:
     return folder / f"step-{step:07d}.pt"
 
 
+def progress_path(folder: Path, step: int) -> Path:
+    return folder / f"step-{step:07d}.json"
+
+
 def trim_snapshots(folder: Path, step: int, keep: int | None) -> None:
     """Drop snapshots after `step` (a resumed run makes them again) and all but the newest `keep`."""
     steps = snapshot_steps(folder)
     kept = [s for s in steps if s <= step][-keep if keep else None :]
     for s in set(steps) - set(kept):
         snapshot_path(folder, s).unlink(missing_ok=True)
+        progress_path(folder, s).unlink(missing_ok=True)
 
 
-def save_snapshot(folder: Path, model: Seq2Seq, step: int, keep: int) -> None:
-    """fp32 weights at an evaluation, for `python -m seq2seq average`."""
+def save_snapshot(
+    folder: Path, model: Seq2Seq, step: int, keep: int, progress: dict[str, Any] | None = None
+) -> None:
+    """fp32 weights at an evaluation, for `python -m seq2seq average`, with the run's progress then
+    (its data position among them) beside them, so that an average ending there knows where it stands."""
     state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     atomic_torch_save(state, snapshot_path(folder, step))
+    if progress is not None:
+        write_json(progress_path(folder, step), progress)
     trim_snapshots(folder, step, keep)
 
 
 def _progress_at(run_dir: Path, step: int) -> dict[str, Any] | None:
-    """The saved progress (data position included: epoch and batch) of last/ or best/ when either is at
-    `step`: an average continued with `train --init-from` must go on with the batches after that step,
-    not after best/'s earlier one."""
+    """The saved progress (data position included: epoch and batch) at `step`: the snapshot's own, else
+    last/'s or best/'s when either is at that step. An average continued with `train --init-from` must go
+    on with the batches after that step, not after best/'s earlier one."""
+    try:
+        saved = read_json(progress_path(run_dir / SNAPSHOTS_DIR, step))
+    except ValueError:  # cut short: the checkpoints may still know
+        saved = None
+    if isinstance(saved, dict) and saved.get("step") == step:
+        return dict(saved)
     for name in ("last", "best"):
         try:
             progress = read_config(run_dir / name).get("progress") or {}
@@ -68,14 +83,20 @@ def _progress_at(run_dir: Path, step: int) -> dict[str, Any] | None:
     return None
 
 
-def average_snapshots(run_dir: str | Path, last: int, dest: str | Path) -> dict[str, Any]:
-    """Average the run's last `last` snapshots into a checkpoint folder beside best/.
+def average_snapshots(
+    run_dir: str | Path, last: int, dest: str | Path, upto: int | None = None
+) -> dict[str, Any]:
+    """Average the run's last `last` snapshots (those at or before step `upto`, when given) into a
+    checkpoint folder beside best/.
 
-    Tokenizers, config and metrics come from best/; the average's dev chrF is measured on the same
-    dev sentences as best/'s was in training, so the choice between them is made on dev.
+    `upto` lets twins ship at one step while one of them has trained on: its log and timeline are cut
+    there too. Tokenizers and config come from best/; the average's dev chrF is measured on the same dev
+    sentences as best/'s was in training, so the choice between them is made on dev.
     """
     run_dir = Path(run_dir)
-    steps = snapshot_steps(run_dir / SNAPSHOTS_DIR)[-last:]
+    steps = [s for s in snapshot_steps(run_dir / SNAPSHOTS_DIR) if upto is None or s <= upto][-last:]
+    if upto is not None and steps and steps[-1] != upto:
+        raise ValueError(f"{run_dir / SNAPSHOTS_DIR}: no snapshot at step {upto}")
     if len(steps) < 2:
         raise ValueError(f"{run_dir / SNAPSHOTS_DIR}: needs at least 2 snapshots, found {len(steps)}")
     best = load_checkpoint(run_dir / "best")
@@ -103,7 +124,17 @@ def average_snapshots(run_dir: str | Path, last: int, dest: str | Path) -> dict[
     extra = {k: v for k, v in best.config.items() if k not in ("format_version", "model")}
     meta = {**extra, "progress": progress, "averaged": report}
     save_checkpoint(dest, best.model, best.src_tokenizer, best.tgt_tokenizer, meta)
-    for name in (METRICS_FILE, "timeline.json"):
-        if (run_dir / name).is_file():
-            atomic_write_bytes(Path(dest) / name, (run_dir / name).read_bytes())
+    _copy_log_until(run_dir, Path(dest), steps[-1])
     return report
+
+
+def _copy_log_until(run_dir: Path, dest: Path, step: int) -> None:
+    """metrics.jsonl and timeline.json up to `step`: the card and the app's curves end where the weights do."""
+    if (run_dir / METRICS_FILE).is_file():
+        write_jsonl(
+            dest / METRICS_FILE, [r for r in read_jsonl(run_dir / METRICS_FILE) if r.get("step", 0) <= step]
+        )
+    timeline = read_json(run_dir / "timeline.json") if (run_dir / "timeline.json").is_file() else None
+    if isinstance(timeline, dict):
+        timeline["snapshots"] = [s for s in timeline.get("snapshots", []) if s.get("step", 0) <= step]
+        write_json(dest / "timeline.json", timeline)

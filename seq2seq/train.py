@@ -259,7 +259,9 @@ class Trainer:
             meta = {**self.meta, "progress": state.state_dict(), "dev": dev}
             save_checkpoint(self.best_dir, self.model, self.src_tok, self.tgt_tok, meta)
         if cfg.keep_snapshots:
-            save_snapshot(self.run_dir / SNAPSHOTS_DIR, self.model, state.step, cfg.keep_snapshots)
+            save_snapshot(
+                self.run_dir / SNAPSHOTS_DIR, self.model, state.step, cfg.keep_snapshots, state.state_dict()
+            )
         self.save_last()
         # the whole log travels with each checkpoint, for its model card and the app's curves
         for folder in (self.best_dir, self.last_dir):

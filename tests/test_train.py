@@ -295,7 +295,7 @@ def test_snapshots_keep_the_last_n_and_average_into_a_checkpoint(toy_corpus, tmp
         ),
         show_progress=False,
     )
-    names = sorted(p.name for p in (run / SNAPSHOTS_DIR).iterdir())
+    names = sorted(p.name for p in (run / SNAPSHOTS_DIR).glob("*.pt"))
     assert names == ["step-0000100.pt", "step-0000200.pt", "step-0000250.pt"]
     snapshots = [torch.load(run / SNAPSHOTS_DIR / n, weights_only=True) for n in names[1:]]
 
@@ -331,6 +331,23 @@ def test_snapshots_keep_the_last_n_and_average_into_a_checkpoint(toy_corpus, tmp
     with pytest.raises(ValueError, match="at least 2 snapshots"):
         average_snapshots(run, 1, tmp_path / "one")
 
+    # twins ship at one step while one trains on: `upto` averages there, and its log ends there too
+    (run / "last").rename(run / "gone")  # neither last/ nor best/ is at step 200: the snapshot says where
+    at_200 = json.loads((run / SNAPSHOTS_DIR / "step-0000200.json").read_text())
+    assert at_200["step"] == 200 and (at_200["epoch"], at_200["batch"]) != (0, 1)
+    timeline = {"probes": ["a ."], "snapshots": [{"step": s, "outputs": [{}]} for s in (0, 200, 250)]}
+    (run / "timeline.json").write_text(json.dumps(timeline))
+    report = average_snapshots(run, 2, tmp_path / "at200", upto=200)
+    assert report["steps"] == [100, 200]
+    progress = json.loads((tmp_path / "at200" / "config.json").read_text())["progress"]
+    assert (progress["step"], progress["epoch"], progress["batch"]) == (200, at_200["epoch"], at_200["batch"])
+    assert progress["train_tokens"] == rows[200]["train_tokens"]
+    assert max(r["step"] for r in read_metrics(tmp_path / "at200" / "metrics.jsonl")) == 200
+    shipped = json.loads((tmp_path / "at200" / "timeline.json").read_text())
+    assert [s["step"] for s in shipped["snapshots"]] == [0, 200]
+    with pytest.raises(ValueError, match="no snapshot at step 150"):
+        average_snapshots(run, 2, tmp_path / "at150", upto=150)
+
 
 def test_a_resumed_run_drops_snapshots_newer_than_its_saved_step(tmp_path):
     for step in (100, 200, 300, 400):
@@ -341,6 +358,7 @@ def test_a_resumed_run_drops_snapshots_newer_than_its_saved_step(tmp_path):
         "step-0000200.pt",
         "step-0000300.pt",
     ]
+    (tmp_path / "step-0000100.json").write_text("{}")  # a snapshot's progress goes with it
     _trim_snapshots(tmp_path, 300, keep=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["step-0000200.pt", "step-0000300.pt"]
 
