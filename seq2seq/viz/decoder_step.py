@@ -80,9 +80,15 @@ def step_bars(
     check_length("energies", energies, src_tokens)
     check_length("weights", weights, src_tokens)
     fig = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.14,
-        subplot_titles=(escape(text["energies_title"]), escape(text["weights_title"])),
-    )  # fmt: skip
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.14,
+        subplot_titles=(
+            f"{escape(text['energies_title'])}<br><span style='font-size:11px'>{escape(text['energies_note'])}</span>",
+            escape(text["weights_title"]),
+        ),
+    )  # two lines, short ones: a phone is 400 px wide
     x, tokens = token_categories(src_tokens), [escape(t) for t in src_tokens]
     low, high = float(energies.min()), float(energies.max())
     pad = max((high - low) * 0.12, 0.05)
@@ -102,8 +108,8 @@ def step_bars(
     fig.update_xaxes(showticklabels=True, row=2, col=1)
     fig.update_yaxes(title_text="e", range=[low - pad, high + pad], row=1, col=1)
     fig.update_yaxes(title_text="α", range=[0, 1.05], row=2, col=1)
-    fig.update_layout(showlegend=False)
-    return styled(fig, "step_bars", title, 420 + label_room(src_tokens), energies=energies.tolist())
+    fig = styled(fig, "step_bars", title, 440 + label_room(src_tokens), energies=energies.tolist())
+    return fig.update_layout(showlegend=False, margin_t=95 if title else 60)  # room for the note's line
 
 
 def context_strip(
