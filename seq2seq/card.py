@@ -17,7 +17,7 @@ from .checkpoint import (
     read_config,
 )
 from .data import read_pairs_tsv
-from .decoding import APP_SEARCH, Search
+from .decoding import APP_SEARCH, app_search
 from .device import hardware
 from .diagnostics import mean_sharpness, sharpness
 from .evaluate import AGREEMENT_FILE, ALL_GROUP, evaluate_checkpoint, group_parts, read_eval
@@ -88,7 +88,7 @@ def export_checkpoint(
         atomic_write_bytes(dest / TRAIN_FILE, lzma.compress(Path(train_tsv).read_bytes(), preset=9))
         domains |= {p.domain or "libreoffice" for p in read_pairs_tsv(train_tsv)}
     (dest / ATTRIBUTION_FILE).write_text(attribution(domains), encoding="utf-8")
-    evaluate_checkpoint(dest, dest / TEST_FILE, Search(beam_size=beam_size))
+    evaluate_checkpoint(dest, dest / TEST_FILE, app_search(beam_size))
     write_card(dest, data_md, notes_md)
     return dest
 
@@ -219,9 +219,19 @@ def _score(value) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
+def _search_words(summary: dict) -> str:
+    """How the test split was searched, as the summary says (older summaries name the beam alone)."""
+    words = [f"beam {summary['beam_size']}" if summary["beam_size"] > 1 else "greedy"]
+    if summary.get("coverage"):
+        words.append(f"coverage penalty β = {summary['coverage']:g}")
+    if summary.get("no_repeat"):
+        words.append(f"no repeated piece {summary['no_repeat']}-gram")
+    return ", ".join(words)
+
+
 def _test_lines(summary: dict, buckets: list[dict] | None, rows: list[dict]) -> list[str]:
     lines = [
-        f"## Test scores ({summary['sentences']} held-out pairs, beam {summary['beam_size']})",
+        f"## Test scores ({summary['sentences']} held-out pairs, {_search_words(summary)})",
         f"- chrF **{summary['chrf']:.2f}**, BLEU {summary['bleu']:.2f} (sacrebleu, "
         f'`tokenize="{summary["bleu_tokenize"]}"`).',
         f"- Decoding speed: {summary['sentences_per_s']:.1f} sentences/s on {summary['device']}.",

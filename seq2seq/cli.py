@@ -42,10 +42,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .decoding import Search
+    from .decoding import app_search
     from .evaluate import evaluate_checkpoint
 
-    search = Search(beam_size=args.beam)
+    search = app_search(args.beam)  # the app's search at this beam (1: plain greedy)
     evaluate_checkpoint(
         args.checkpoint, args.test, search, out=args.out, device=args.device, limit=args.limit
     )
@@ -118,11 +118,12 @@ def attention_table(src_tokens: list[str], tgt_tokens: list[str], attention: np.
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:
+    from .decoding import app_search
     from .jsonfiles import weights_to_json
     from .translator import load_translator
 
     translator = load_translator(args.checkpoint, args.device)
-    result = translator.translate(args.text, beam_size=args.beam, max_len=args.max_len)
+    result = translator.translate(args.text, app_search(args.beam, args.max_len))  # as the app searches
     if args.json:
         print(
             json.dumps(
@@ -210,7 +211,7 @@ def _training_commands(sub) -> None:
     ev = sub.add_parser("evaluate", help="score a checkpoint on a TSV test set")
     ev.add_argument("checkpoint")
     ev.add_argument("--test", required=True)
-    ev.add_argument("--beam", type=int, default=5)
+    ev.add_argument("--beam", type=int, default=5, help="with the app's coverage penalty and no-repeat rule; 1: greedy")
     ev.add_argument(
         "--out", default=None, help="folder for eval.jsonl and length buckets (default: checkpoint)"
     )

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from .checkpoint import BUCKETS_FILE
 from .data import LENGTH_BUCKETS, bucket_name, read_pairs_tsv
-from .decoding import Search
+from .decoding import APP_SEARCH, Search
 from .diagnostics import sentence_row
 from .jsonfiles import read_json, read_jsonl, write_json, write_jsonl
 from .translator import load_translator
@@ -75,8 +75,9 @@ def evaluate_checkpoint(
     batch_size: int = 32,
     show_progress: bool = True,
 ) -> dict:
-    """Translate the test split (beam 5 unless `search` says otherwise), score and diagnose it, save the files."""
-    search = search or Search(beam_size=5)
+    """Translate the test split (the app's search unless `search` says otherwise), score and diagnose it,
+    save the files: the scores are those of the translations a user sees."""
+    search = search or APP_SEARCH
     translator = load_translator(checkpoint, device)
     pairs = read_pairs_tsv(test_tsv)[:limit]
     started = time.perf_counter()
@@ -93,6 +94,8 @@ def evaluate_checkpoint(
         "test_file": str(test_tsv),
         "sentences": len(rows),
         "beam_size": search.beam_size,
+        "coverage": search.coverage,  # the rest of the search, so that a score says how it was searched
+        "no_repeat": search.no_repeat,
         "bleu_tokenize": tokenize,
         "chrf": whole["chrf"],
         "bleu": whole["bleu"],

@@ -126,6 +126,8 @@ def test_a_card_lists_the_lecture_sentences_and_how_sharp_the_attention_is(
         cards[name] = write_card(folder)
     additive, fixed = cards["tiny-additive"], cards["tiny-fixed"]
     assert "## The lecture's sentences (the app's default search: beam 5)" in additive
+    # the test scores are those of the app's search, and the card says how it searched
+    assert "held-out pairs, beam 5, coverage penalty β = 0.2, no repeated piece 3-gram)" in additive
     assert all(f"| {s} |" in additive and f"| {s} |" in fixed for s in LECTURE_SENTENCES)
     assert "| output loops | mean largest α | mean entropy |" in additive and "*Sharpness*" in additive
     assert "mean largest α" not in fixed

@@ -72,7 +72,9 @@ def test_translate_json_has_the_fields(tiny_checkpoint, tiny_translator, capsys)
     code, out, err = run_cli(capsys, "translate", str(tiny_checkpoint), SENTENCE, "--json", "--beam", "3")
     assert code == 0 and err == ""
     data = json.loads(out)
-    result = tiny_translator.translate(SENTENCE, beam_size=3)
+    from seq2seq.decoding import app_search
+
+    result = tiny_translator.translate(SENTENCE, app_search(3))  # the CLI searches as the app does
     assert {"text", "src_tokens", "tgt_tokens", "attention", "source", "score", "nbest", "warnings"} <= set(
         data
     )

@@ -67,7 +67,9 @@ def test_evaluate_writes_jsonl_buckets_and_summary(tiny_checkpoint, toy_corpus, 
     summary, buckets, rows = read_eval(tmp_path)
     assert {EVAL_FILE, BUCKETS_FILE, SUMMARY_FILE} <= {p.name for p in tmp_path.iterdir()}
     assert summary["sentences"] == len(rows) == 30 and summary["beam_size"] == 3
-    assert summary["bleu_tokenize"] == "char" and summary["chrf"] > 90
+    # the app's search (its no-repeat rule costs the toy corpus's templated targets a few points)
+    assert (summary["coverage"], summary["no_repeat"]) == (0.2, 3)
+    assert summary["bleu_tokenize"] == "char" and summary["chrf"] > 80
     assert [b["bucket"] for b in buckets] == ["1-5", "6-10", "11-20", "21-30", "31+"]
     assert sum(b["n"] for b in buckets) == 30
     row = rows[0]
