@@ -235,14 +235,23 @@ def _test_lines(summary: dict, buckets: list[dict] | None, rows: list[dict]) -> 
         f"- chrF **{summary['chrf']:.2f}**, BLEU {summary['bleu']:.2f} (sacrebleu, "
         f'`tokenize="{summary["bleu_tokenize"]}"`).',
         f"- Decoding speed: {summary['sentences_per_s']:.1f} sentences/s on {summary['device']}.",
-        "",
     ]
+    several = summary.get("chrf_all_refs") is not None and summary.get("sources", 0) < summary["sentences"]
+    if several:  # older summaries, and splits of one reference a sentence, have no such column
+        lines.append(
+            f"- Where a source sentence has several references, each pair scores against its own; "
+            f"scored once against all of them ({summary['sources']} source sentences), chrF is "
+            f"{summary['chrf_all_refs']:.2f}."
+        )
+    lines.append("")
     if summary.get("domains"):
-        lines += ["| domain | n | chrF | BLEU |", "|---|---|---|---|"]
+        head = "| domain | n | chrF | BLEU |" + (" sources | chrF, all references |" if several else "")
+        lines += [head, "|---|---|---|---|" + ("---|---|" if several else "")]
         for domain, scores in summary["domains"].items():
-            lines.append(
-                f"| {domain} | {scores['n']} | {_score(scores['chrf'])} | {_score(scores['bleu'])} |"
-            )
+            row = f"| {domain} | {scores['n']} | {_score(scores['chrf'])} | {_score(scores['bleu'])} |"
+            if several:
+                row += f" {scores.get('sources', '–')} | {_score(scores.get('chrf_all_refs'))} |"
+            lines.append(row)
         lines.append("")
     sharp = any(r.get("attention") for r in rows)  # a fixed-context model has no α to be sharp
     extra = " mean largest α | mean entropy |" if sharp else ""

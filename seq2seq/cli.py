@@ -211,7 +211,9 @@ def _training_commands(sub) -> None:
     ev = sub.add_parser("evaluate", help="score a checkpoint on a TSV test set")
     ev.add_argument("checkpoint")
     ev.add_argument("--test", required=True)
-    ev.add_argument("--beam", type=int, default=5, help="with the app's coverage penalty and no-repeat rule; 1: greedy")
+    ev.add_argument(
+        "--beam", type=int, default=5, help="with the app's coverage penalty and no-repeat rule; 1: greedy"
+    )
     ev.add_argument(
         "--out", default=None, help="folder for eval.jsonl and length buckets (default: checkpoint)"
     )

@@ -35,14 +35,23 @@ def bleu_tokenize(target_lang: str) -> str:
 
 
 def corpus_score(rows: list[dict], tokenize: str) -> dict[str, Any]:
-    """n, chrF and BLEU of a group of eval rows (None when the group is empty)."""
+    """n, chrF and BLEU of a group of eval rows (None when the group is empty), each pair against its own
+    reference; and chrF of each source sentence once, against all of its references (`chrf_all_refs`):
+    Tatoeba's "How are you?" has both 안녕하세요? and 어떻게 지내니?, and either is right."""
     if not rows:
-        return {"n": 0, "chrf": None, "bleu": None}
+        return {"n": 0, "chrf": None, "bleu": None, "sources": 0, "chrf_all_refs": None}
     hyps, refs = [r["hyp"] for r in rows], [[r["ref"] for r in rows]]
+    grouped: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    for r in rows:  # the same source in one domain decodes to the same output: keep its first
+        grouped.setdefault((r.get("domain", ""), r["src"]), (r["hyp"], []))[1].append(r["ref"])
+    widest = max(len(references) for _, references in grouped.values())
+    streams = [[group[k] if k < len(group) else None for _, group in grouped.values()] for k in range(widest)]
     return {
         "n": len(rows),
         "chrf": round(CHRF().corpus_score(hyps, refs).score, 2),
         "bleu": round(BLEU(tokenize=tokenize).corpus_score(hyps, refs).score, 2),
+        "sources": len(grouped),
+        "chrf_all_refs": round(CHRF().corpus_score([h for h, _ in grouped.values()], streams).score, 2),
     }
 
 
@@ -99,6 +108,8 @@ def evaluate_checkpoint(
         "bleu_tokenize": tokenize,
         "chrf": whole["chrf"],
         "bleu": whole["bleu"],
+        "sources": whole["sources"],
+        "chrf_all_refs": whole["chrf_all_refs"],
         "sentences_per_s": round(len(rows) / max(seconds, 1e-9), 2),
         "device": str(translator.device),
     }
@@ -123,7 +134,10 @@ def _print_scores(name: str, summary: dict, buckets: list[dict], by_domain: dict
         f"sentences, beam {summary['beam_size']}, {summary['sentences_per_s']:.1f} sent/s"
     )
     for domain, scores in by_domain.items():
-        print(f"  {domain:>12}  n={scores['n']:5d}  chrF {scores['chrf']:6.2f}  BLEU {scores['bleu']:6.2f}")
+        print(
+            f"  {domain:>12}  n={scores['n']:5d}  chrF {scores['chrf']:6.2f}  BLEU {scores['bleu']:6.2f}"
+            f"  (all references: {scores['sources']} sources, chrF {scores['chrf_all_refs']:6.2f})"
+        )
     print("by source length (words):")
     for b in buckets:
         score = "   -" if b["chrf"] is None else f"chrF {b['chrf']:6.2f}  BLEU {b['bleu']:6.2f}"

@@ -216,3 +216,21 @@ def test_a_sentence_with_several_references_is_scored_against_the_closest(tmp_pa
     assert sentence_chrf("어떻게 지내니?", refs) == 100.0
     assert sentence_chrf("어떻게 지내니?", refs[0]) < 5  # the first reference alone: 2.7
     assert test_references(tmp_path, "Bye.") is None
+
+
+def test_a_source_with_several_references_scores_once_against_all_of_them():
+    """Tatoeba gives "How are you?" two references; an output equal to either is right (issue 27)."""
+    from seq2seq.evaluate import corpus_score
+
+    rows = [
+        {"src": "How are you?", "ref": "안녕하세요?", "hyp": "어떻게 지내니?", "domain": "tatoeba"},
+        {"src": "How are you?", "ref": "어떻게 지내니?", "hyp": "어떻게 지내니?", "domain": "tatoeba"},
+        {"src": "I am a student.", "ref": "나는 학생이야.", "hyp": "나는 학생이야.", "domain": "tatoeba"},
+    ]
+    scores = corpus_score(rows, "char")
+    assert scores["n"] == 3 and scores["sources"] == 2
+    assert scores["chrf_all_refs"] == 100.0 > scores["chrf"]  # each pair alone: one misses its reference
+    # the same source in another domain is another sentence to score
+    other = {**rows[0], "domain": "kss", "ref": "잘 지내요?"}
+    assert corpus_score([*rows, other], "char")["sources"] == 3
+    assert corpus_score([], "char") == {"n": 0, "chrf": None, "bleu": None, "sources": 0, "chrf_all_refs": None}
