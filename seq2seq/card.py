@@ -4,6 +4,7 @@ write the model card (data, config, metrics, training time, hardware) from the f
 from __future__ import annotations
 
 import lzma
+import math
 import shutil
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from .jsonfiles import EVAL_DECIMALS, read_json, read_jsonl
 from .lecture import LECTURE_SENTENCES
 from .model import ATTENTIONS
 from .notices import repetition
-from .snapshots import METRICS_FILE
+from .snapshots import METRICS_FILE, copy_log_until
 from .timeline import TIMELINE_FILE
 from .timeline import write_shipped as write_shipped_timeline
 from .translator import load_translator
@@ -72,16 +73,18 @@ def export_checkpoint(
     """run_dir/best -> checkpoints/<name> with test.tsv, eval files and card.md; `train_tsv` ships the
     training pairs too (xz-compressed), for the nearest-example search and the familiarity warning."""
     src, dest = Path(run_checkpoint), Path(dest)
-    read_config(src)  # refuse to ship something incomplete
+    step = (read_config(src).get("progress") or {}).get("step")  # refuse to ship something incomplete
     for extra in (notes_md, train_tsv):
         if extra and not Path(extra).is_file():  # found out before dest is overwritten, not after
             raise FileNotFoundError(f"{extra}: no such file")
     dest.mkdir(parents=True, exist_ok=True)
-    for name in (*REQUIRED_FILES, METRICS_FILE):
+    for name in REQUIRED_FILES:
         if (src / name).is_file():
             shutil.copy2(src / name, dest / name)
-    if (src / TIMELINE_FILE).is_file():
-        write_shipped_timeline(src / TIMELINE_FILE, dest / TIMELINE_FILE)
+    # best/ carries the whole run's log, written at every evaluation: ship it only up to these weights
+    copy_log_until(src, dest, step if isinstance(step, int) else math.inf)
+    if (dest / TIMELINE_FILE).is_file():
+        write_shipped_timeline(dest / TIMELINE_FILE, dest / TIMELINE_FILE)
     shutil.copy2(test_tsv, dest / TEST_FILE)
     domains = {p.domain or "libreoffice" for p in read_pairs_tsv(test_tsv)}
     if train_tsv:

@@ -124,11 +124,11 @@ def average_snapshots(
     extra = {k: v for k, v in best.config.items() if k not in ("format_version", "model")}
     meta = {**extra, "progress": progress, "averaged": report}
     save_checkpoint(dest, best.model, best.src_tokenizer, best.tgt_tokenizer, meta)
-    _copy_log_until(run_dir, Path(dest), steps[-1])
+    copy_log_until(run_dir, Path(dest), steps[-1])
     return report
 
 
-def _copy_log_until(run_dir: Path, dest: Path, step: int) -> None:
+def copy_log_until(run_dir: Path, dest: Path, step: int) -> None:
     """metrics.jsonl and timeline.json up to `step`: the card and the app's curves end where the weights do."""
     if (run_dir / METRICS_FILE).is_file():
         write_jsonl(

@@ -57,14 +57,34 @@ def test_export_writes_a_complete_documented_checkpoint(tiny_checkpoint, toy_cor
     assert "## Training conditions\n\nTrained beside another run on a shared 2-core CPU." in card
     assert "MPL" in (dest / "ATTRIBUTION.md").read_text(encoding="utf-8")
     shipped, trained = (json.loads((d / "timeline.json").read_text()) for d in (dest, tiny_checkpoint))
-    assert [s["step"] for s in shipped["snapshots"]] == [s["step"] for s in trained["snapshots"]]
+    step = json.loads((tiny_checkpoint / "config.json").read_text())["progress"]["step"]
+    upto = [snap for snap in trained["snapshots"] if snap["step"] <= step]  # none after these weights
+    assert [snap["step"] for snap in shipped["snapshots"]] == [snap["step"] for snap in upto]
     alphas = np.asarray(shipped["snapshots"][-1]["outputs"][0]["weights"])
     np.testing.assert_allclose(
-        alphas, np.asarray(trained["snapshots"][-1]["outputs"][0]["weights"]), atol=0.5 * 10**-EVAL_DECIMALS
+        alphas, np.asarray(upto[-1]["outputs"][0]["weights"]), atol=0.5 * 10**-EVAL_DECIMALS
     )
     assert np.allclose(alphas, np.round(alphas, EVAL_DECIMALS))  # α rounded: 20+ snapshots fit 25 MB
     original = load_translator(tiny_checkpoint).translate("the user opens the file .")
     assert load_translator(dest).translate("the user opens the file .").text == original.text
+
+
+def test_export_ships_the_log_only_up_to_the_weights(tiny_checkpoint, toy_corpus, tmp_path):
+    """best/ gets the whole run's log at every evaluation; its twin may ship at this step while it trains on."""
+    from seq2seq.card import export_checkpoint
+
+    best = tmp_path / "best"
+    shutil.copytree(tiny_checkpoint, best)
+    step = json.loads((best / "config.json").read_text())["progress"]["step"]
+    with open(best / "metrics.jsonl", "a", encoding="utf-8") as log:
+        log.write(json.dumps({"step": step + 100, "dev_chrf": 1.0}) + "\n")
+    timeline = json.loads((best / "timeline.json").read_text())
+    timeline["snapshots"].append({**timeline["snapshots"][-1], "step": step + 100})
+    (best / "timeline.json").write_text(json.dumps(timeline))
+    dest = export_checkpoint(best, tmp_path / "shipped", toy_corpus / "test.tsv", beam_size=2)
+    logged = [json.loads(line)["step"] for line in (dest / "metrics.jsonl").read_text().splitlines()]
+    assert logged and max(logged) == step
+    assert max(s["step"] for s in json.loads((dest / "timeline.json").read_text())["snapshots"]) == step
 
 
 def test_export_with_a_missing_notes_file_stops_before_touching_dest(
