@@ -233,4 +233,10 @@ def test_a_source_with_several_references_scores_once_against_all_of_them():
     # the same source in another domain is another sentence to score
     other = {**rows[0], "domain": "kss", "ref": "잘 지내요?"}
     assert corpus_score([*rows, other], "char")["sources"] == 3
-    assert corpus_score([], "char") == {"n": 0, "chrf": None, "bleu": None, "sources": 0, "chrf_all_refs": None}
+    assert corpus_score([], "char") == {
+        "n": 0,
+        "chrf": None,
+        "bleu": None,
+        "sources": 0,
+        "chrf_all_refs": None,
+    }
