@@ -65,7 +65,10 @@ def guess(page, step: int, token_index: int) -> None:
 
 
 def expect_count(teacher, n: int) -> None:
-    expect(main(teacher).get_by_text(f"Guesses in: {n}", exact=True)).to_be_visible(timeout=20_000)
+    """The tally, once: like a heading (below), it can stand twice for a moment while the page reruns."""
+    tally = main(teacher).get_by_text(f"Guesses in: {n}", exact=True)
+    expect(tally).to_have_count(1, timeout=20_000)
+    expect(tally).to_be_visible()
 
 
 def expect_heading(page, name: str, timeout: int) -> None:
