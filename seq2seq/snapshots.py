@@ -17,6 +17,7 @@ from .checkpoint import (
 from .data import read_pairs_tsv
 from .jsonfiles import read_json, read_jsonl, write_json, write_jsonl
 from .model import Seq2Seq
+from .timeline import TIMELINE_FILE
 from .validation import chrf_sample, dev_chrf, mean_chrf
 
 SNAPSHOTS_DIR = "snapshots"
@@ -134,7 +135,7 @@ def copy_log_until(run_dir: Path, dest: Path, step: int) -> None:
         write_jsonl(
             dest / METRICS_FILE, [r for r in read_jsonl(run_dir / METRICS_FILE) if r.get("step", 0) <= step]
         )
-    timeline = read_json(run_dir / "timeline.json") if (run_dir / "timeline.json").is_file() else None
+    timeline = read_json(run_dir / TIMELINE_FILE)  # None when the run records no probes
     if isinstance(timeline, dict):
         timeline["snapshots"] = [s for s in timeline.get("snapshots", []) if s.get("step", 0) <= step]
-        write_json(dest / "timeline.json", timeline)
+        write_json(dest / TIMELINE_FILE, timeline)
