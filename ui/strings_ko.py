@@ -227,7 +227,7 @@ STRINGS = {
     "step.finished": "끝남 (</s>)",
     "step.in_progress": "진행 중",
     "step.so_far": "지금까지 토큰 {n}개, {status}:",
-    "step.bars_title": "단계 {i}: 원문에 대한 에너지 e와 어텐션 가중치 α",
+    "step.bars_title": "단계 {i}: e와 α",
     "step.prob": "p(“{token}”) = {p}. 강제하지 않으면 디코더는 가장 확률이 높은 토큰을 씁니다.",
     "step.context_title": "c_{i}: 디코더가 읽는 문맥 벡터",
     "step.equations": "**이 단계의 숫자로 채운 강의의 식** (가장 많이 본 원문 토큰 세 개; e는 소수 셋째 자리까지, 그 뒤의 "
@@ -440,7 +440,8 @@ STRINGS = {
     "viz.alpha_auto": "α (0–{top}, 자동 범위)",
     "viz.energies_title": "에너지 e_ij",
     "viz.energies_note": "축은 가장 낮은 값부터: 차이를 보세요",
-    "viz.weights_title": "어텐션 가중치 α_ij = softmax_j(e_ij)",
+    "viz.weights_title": "어텐션 가중치 α_ij",
+    "viz.weights_note": "= softmax_j(e_ij)",
     "viz.no_attention_step": "어텐션 없음: 이 고정 문맥 모델은 매 단계 같은 벡터 c를 넣습니다.",
     "viz.context_axis": "c_i의 차원",
     "viz.dimension": "차원",

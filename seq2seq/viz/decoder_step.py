@@ -86,9 +86,9 @@ def step_bars(
         vertical_spacing=0.14,
         subplot_titles=(
             f"{escape(text['energies_title'])}<br><span style='font-size:11px'>{escape(text['energies_note'])}</span>",
-            escape(text["weights_title"]),
+            f"{escape(text['weights_title'])}<br><span style='font-size:11px'>{escape(text['weights_note'])}</span>",
         ),
-    )  # two lines, short ones: a phone is 400 px wide
+    )  # two lines each, short ones: beside the top-k bars at 800 px the chart is about 250 px wide
     x, tokens = token_categories(src_tokens), [escape(t) for t in src_tokens]
     low, high = float(energies.min()), float(energies.max())
     pad = max((high - low) * 0.12, 0.05)

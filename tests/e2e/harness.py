@@ -68,6 +68,15 @@ CUT_OFF = """() => {
     .filter(e => [e, e.parentElement, e.parentElement?.parentElement].some(x => x && cut(x)))
     .map(e => e.innerText.trim().slice(0, 60)); }"""
 
+# Plotly does not wrap: a figure title or subplot title (an annotation) wider than its chart runs past the
+# chart's edge, where the page cuts it. The texts that do, each with the chart's own title.
+PLOT_TEXT_CUT = """() => [...document.querySelectorAll('[data-testid="stAppViewContainer"] .js-plotly-plot')]
+  .filter(p => p.offsetParent !== null)
+  .flatMap(p => { const box = p.getBoundingClientRect();
+    return [...p.querySelectorAll('.gtitle, .annotation-text')]
+      .filter(t => { const r = t.getBoundingClientRect(); return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1); })
+      .map(t => t.textContent.trim().slice(0, 60)); })"""
+
 
 # --------------------------------------------------------------------------- server and browser
 SERVER_START_TIMEOUT_S = 90

@@ -18,6 +18,7 @@ from harness import (  # noqa: F401 - fixtures are found by name in this module
     HEATMAP_TITLE,
     MODEL,
     PAGES,
+    PLOT_TEXT_CUT,
     RUN_TIMEOUT_MS,
     SENTENCE_A,
     SENTENCE_B,
@@ -61,7 +62,7 @@ def test_home_heatmap_ticks_are_the_model_tokens(app_url, new_context, dialogs, 
     result = expected[SENTENCE_A]
     expect_translation(page, result.text)
     expect(main(page)).to_contain_text(f"{MODEL} · model time")  # the default (first) checkpoint
-    heatmap = chart(page, "which source tokens each target token drew on")
+    heatmap = chart(page, "the source each token drew on")
     expect(heatmap).to_have_count(1, timeout=RUN_TIMEOUT_MS)
     expect_ticks(heatmap, x=result.src_tokens, y=result.tgt_tokens)
     assert any(
@@ -88,13 +89,13 @@ def test_step_through_next_and_force(app_url, new_context, dialogs, js_errors, t
         session.step()
     step = session.steps[-1]
     taken = session.pieces([step.token])[0]
-    bars = chart(page, f"Step {steps}: energies e and weights α")
+    bars = chart(page, f"Step {steps}: e and α")
     expect(bars).to_have_count(1, timeout=RUN_TIMEOUT_MS)
     expect(bars).to_contain_text("energies e_ij")
     expect(bars).to_contain_text("weights α_ij")
     expect(bars.locator(".bars .point").first).to_be_attached()
     expect_ticks(bars, x=session.src_tokens, x_axis="x2")  # the lower (α) subplot
-    expect(chart(page, "Next-token probabilities")).to_have_count(1)
+    expect(chart(page, "p(next token)")).to_have_count(1)
     expect(main(page).get_by_role("heading", name=f"Step {steps}: wrote “{taken}”")).to_be_visible()
     shot(page, "e2e-step-through-step3")
 
@@ -318,4 +319,5 @@ def test_nothing_is_cut_off_on_a_tablet(app_url, new_context, dialogs, js_errors
             main(page).get_by_role("button", name=re.compile("Run to end")).click()
             settle(page)
         assert page.evaluate(CUT_OFF) == [], label
+        assert page.evaluate(PLOT_TEXT_CUT) == [], label
     shot(page, "e2e-tablet-model-card")

@@ -106,7 +106,7 @@ def test_eight_sessions_at_once_get_their_own_results(server, new_context, dialo
             session.step()
         taken = session.pieces([session.steps[-1].token])[0]
         expect(main(page).get_by_role("heading", name=f"Step {STEPS}: wrote “{taken}”")).to_be_visible()
-        bars = chart(page, f"Step {STEPS}: energies e and weights α")
+        bars = chart(page, f"Step {STEPS}: e and α")
         expect_ticks(bars, x=session.src_tokens, x_axis="x2")
         expect_no_exception(page)
 
