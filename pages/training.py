@@ -43,10 +43,11 @@ if timeline.get("attention"):
     st.caption(t("training.figure_caption"))
     said = sharpening(timeline)
     if said is not None:
-        numbers = {f"{k}_step": v[0] for k, v in said.items() if k != "blurred"}
-        numbers |= {k: f"{v[1]:.2f}" for k, v in said.items() if k != "blurred"}
-        st.markdown(t("training.sharpening", **numbers) + " "
-                    + t("training.blurred" if said["blurred"] else "training.sharpest_late", **numbers))  # fmt: skip
+        points = {k: v for k, v in said.items() if isinstance(v, tuple)}  # (step, mean largest α)
+        numbers = {f"{k}_step": v[0] for k, v in points.items()} | {
+            k: f"{v[1]:.2f}" for k, v in points.items()
+        }
+        st.markdown(t("training.sharpening", **numbers) + " " + t(f"training.{said['verdict']}", **numbers))
 else:
     st.info(t("training.fixed", name=translator.name))
 st.subheader(t("training.outputs"))

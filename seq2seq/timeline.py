@@ -134,15 +134,19 @@ BLURRED_BY = 0.05  # the last snapshot this far below the sharpest one: the alig
 
 def sharpening(timeline: dict[str, Any]) -> dict[str, Any] | None:
     """What the Training page says about its frames, from its frames: the first, sharpest and last mean
-    largest α over all probes, and whether the last is clearly below the sharpest."""
+    largest α over all probes, whether the last is clearly below the sharpest, and so which sentence fits
+    (`verdict`): sharpened early then blurred, swung and ended below a late peak, or ended near its peak."""
     peaks = peak_weights(timeline)
     if len(peaks) < 2:
         return None
     best = max(peaks, key=lambda p: p[1])
     (first_step, first), (last_step, last) = peaks[0], peaks[-1]
+    blurred = best[1] - last > BLURRED_BY
+    early = best[0] - first_step <= (last_step - first_step) / 2
     return {
         "first": (first_step, round(first, 2)),
         "sharpest": (best[0], round(best[1], 2)),
         "last": (last_step, round(last, 2)),
-        "blurred": best[1] - last > BLURRED_BY,
+        "blurred": blurred,
+        "verdict": ("blurred_early" if early else "blurred_late") if blurred else "sharpest_late",
     }

@@ -127,7 +127,8 @@ def test_the_training_page_animates_the_shipped_default_model(monkeypatch):
 
     said, words = sharpening(timeline), " ".join(m.value for m in at.markdown)
     assert f"{said['sharpest'][1]:.2f} at its sharpest (step {said['sharpest'][0]})" in words
-    assert ("has blurred since" in words) == said["blurred"]
+    assert ("has blurred since" in words) == (said["verdict"] == "blurred_early")
+    assert ("does not keep sharpening" in words) == (said["verdict"] == "blurred_late")
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,15 @@ def test_sharpening_reads_the_frames_it_describes():
     timeline = {"snapshots": [snap(0, 0.25), snap(100, 0.6), snap(200, 0.4)]}
     assert [s for s, _ in peak_weights(timeline)] == [0, 100, 200]
     said = sharpening(timeline)
-    assert said == {"first": (0, 0.25), "sharpest": (100, 0.6), "last": (200, 0.4), "blurred": True}
+    assert said == {
+        "first": (0, 0.25),
+        "sharpest": (100, 0.6),
+        "last": (200, 0.4),
+        "blurred": True,
+        "verdict": "blurred_early",  # the peak in the first half of the run
+    }
+    late = {"snapshots": [snap(0, 0.25), snap(100, 0.4), snap(200, 0.3), snap(300, 0.6), snap(400, 0.5)]}
+    assert sharpening(late)["verdict"] == "blurred_late"  # swung, peaked late, ended below: not "early"
     timeline["snapshots"].append(snap(300, 0.62))
-    assert sharpening(timeline)["blurred"] is False
+    assert sharpening(timeline)["blurred"] is False and sharpening(timeline)["verdict"] == "sharpest_late"
     assert sharpening({"snapshots": [snap(0, 0.3)]}) is None  # one frame says nothing about a trend

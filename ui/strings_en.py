@@ -327,7 +327,7 @@ STRINGS = {
     "gap.not_widening": "Here attention's lead over the fixed context does **not** grow with length: {gaps} (chrF, "
     "buckets of 20+ test sentences).",
     "gap.small_long": "On sentences of 21+ words it leads by under 3 chrF ({long}): both models are lost on long "
-    "sentences, so this pair cannot show the bottleneck yet.",
+    "sentences, so this pair cannot show the bottleneck.",
     "gap.other_family": "The {family} pair, trained much closer to convergence, shows it: {long}.",
     "gap.switch": "Show the {family} pair's comparison",
     "compare.by_domain": "By domain",
@@ -404,7 +404,9 @@ STRINGS = {
     "training.sharpening": "How sharp the frames are (the largest weight of each output token, averaged over the probes; "
     "1 = every token looks at one source token): {first} at step {first_step}, {sharpest} at its sharpest "
     "(step {sharpest_step}), {last} at step {last_step}.",
-    "training.blurred": "So the alignment sharpened early and has blurred since: the last frames look more washed out "
+    "training.blurred_late": "So the alignment does not keep sharpening as training goes on: the frames swing, "
+    "and the last look more washed out than those around step {sharpest_step}.",
+    "training.blurred_early": "So the alignment sharpened early and has blurred since: the last frames look more washed out "
     "than those around step {sharpest_step}.",
     "training.sharpest_late": "The last frames are at or near the sharpest: the alignment sharpens as training goes on.",
     "training.col.peak": "largest α (mean)",

@@ -315,7 +315,7 @@ STRINGS = {
     "gap.not_widening": "여기서는 문장이 길어져도 어텐션의 우위가 **커지지 않습니다**: {gaps} (chrF, 테스트 문장 20개 "
     "이상인 구간).",
     "gap.small_long": "21단어 이상의 문장에서는 3 chrF 미만으로만 앞섭니다 ({long}): 두 모델 모두 긴 문장에서 길을 잃어, "
-    "이 쌍으로는 아직 병목을 보여 줄 수 없습니다.",
+    "이 쌍으로는 병목을 보여 줄 수 없습니다.",
     "gap.other_family": "수렴에 훨씬 가깝게 학습한 {family} 쌍은 보여 줍니다: {long}.",
     "gap.switch": "{family} 쌍의 비교 보기",
     "compare.by_domain": "분야별",
@@ -391,7 +391,9 @@ STRINGS = {
     "슬라이더를 끄세요.",
     "training.sharpening": "프레임이 얼마나 뾰족한가 (출력 토큰마다 가장 큰 가중치, 탐침 문장 평균; 1 = 모든 토큰이 원문 "
     "토큰 하나만 봄): 단계 {first_step}에서 {first}, 가장 뾰족할 때 {sharpest} (단계 {sharpest_step}), 단계 {last_step}에서 {last}.",
-    "training.blurred": "즉 정렬은 일찍 뾰족해졌다가 그 뒤로 흐려졌습니다: 마지막 프레임은 단계 {sharpest_step} 무렵보다 흐릿해 보입니다.",
+    "training.blurred_late": "즉 학습이 진행된다고 정렬이 계속 뾰족해지지는 않습니다: 프레임은 오르내리고, 마지막 프레임은 "
+    "단계 {sharpest_step} 무렵보다 흐릿해 보입니다.",
+    "training.blurred_early": "즉 정렬은 일찍 뾰족해졌다가 그 뒤로 흐려졌습니다: 마지막 프레임은 단계 {sharpest_step} 무렵보다 흐릿해 보입니다.",
     "training.sharpest_late": "마지막 프레임이 가장 뾰족한 때와 같거나 가깝습니다: 학습할수록 정렬이 뾰족해집니다.",
     "training.col.peak": "가장 큰 α (평균)",
     "training.unreadable": "{name}의 학습 기록을 읽을 수 없습니다",
