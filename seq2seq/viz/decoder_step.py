@@ -60,6 +60,12 @@ def class_guesses(
     return styled(fig, "class_guesses", title, 340, students=int(sum(counts)), revealed=weights is not None)
 
 
+def _titled(text: Mapping[str, str], name: str) -> str:
+    """A subplot title over a smaller note, as two short lines: Plotly does not wrap, and beside the top-k
+    bars at 800 px the step chart is about 250 px wide."""
+    return f"{escape(text[name + '_title'])}<br><span style='font-size:11px'>{escape(text[name + '_note'])}</span>"
+
+
 def step_bars(
     energies: np.ndarray | None,
     weights: np.ndarray | None,
@@ -84,11 +90,8 @@ def step_bars(
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.14,
-        subplot_titles=(
-            f"{escape(text['energies_title'])}<br><span style='font-size:11px'>{escape(text['energies_note'])}</span>",
-            f"{escape(text['weights_title'])}<br><span style='font-size:11px'>{escape(text['weights_note'])}</span>",
-        ),
-    )  # two lines each, short ones: beside the top-k bars at 800 px the chart is about 250 px wide
+        subplot_titles=(_titled(text, "energies"), _titled(text, "weights")),
+    )
     x, tokens = token_categories(src_tokens), [escape(t) for t in src_tokens]
     low, high = float(energies.min()), float(energies.max())
     pad = max((high - low) * 0.12, 0.05)
