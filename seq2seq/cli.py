@@ -27,6 +27,7 @@ def _cmd_data_general(args: argparse.Namespace) -> int:
         libreoffice_dir=args.libreoffice,
         max_words=args.max_words,
         commercial_only=args.commercial_only,
+        direction=args.direction,
     )
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     return 0
@@ -191,6 +192,12 @@ def _data_commands(sub) -> None:
             "--commercial-only",
             action="store_true",
             help="leave out the sources with non-commercial terms (KSS, XNLI's English)",
+        )
+        general.add_argument(
+            "--direction",
+            choices=("enko", "koen"),
+            default="enko",
+            help="koen: the same splits Korean first, for the Korean→English models",
         )
         general.set_defaults(func=_cmd_data_general)
 

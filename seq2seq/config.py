@@ -51,6 +51,7 @@ class TrainConfig:
     """Everything a training run needs; `model` is nested so YAML reads `model: {attention: none}`."""
 
     name: str = "run"
+    direction: str = "enko"  # enko (English source, Korean target) | koen; a checkpoint without it is enko
     data_dir: str = "data/enko"
     out_dir: str = "runs"
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -89,6 +90,7 @@ class TrainConfig:
 
 PRECISIONS = ("auto", "bf16", "fp32")
 LR_SCHEDULES = ("plateau", "cosine", "linear")
+DIRECTIONS = ("enko", "koen")
 
 
 def _from_dict(cls: type, values: dict[str, Any]) -> Any:
@@ -110,6 +112,8 @@ def _from_dict(cls: type, values: dict[str, Any]) -> Any:
     made = cls(**kwargs)
     if cls is TrainConfig and made.precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {made.precision!r}")
+    if cls is TrainConfig and made.direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, got {made.direction!r}")
     if cls is TrainConfig and made.lr_schedule not in LR_SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {made.lr_schedule!r}")
     return made

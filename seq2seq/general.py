@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import DIRECTIONS
 from .data import CorpusError, Pair, filter_pairs, read_pairs_tsv, write_pairs_tsv
 
 SPLITS = ("train", "dev", "test")
@@ -119,6 +120,30 @@ GENERAL_SOURCES = (
         "CC BY-SA 3.0",
         "JHE evaluation data, dev part, github.com/jungyeul/korean-parallel-corpora",
     ),
+    Source(
+        "iwslt23-formality-en-ko.tsv",
+        "iwslt",
+        "phone and chat conversation, each English line with a formal and an informal Korean",
+        "CDLA-Sharing-1.0",
+        "IWSLT 2023 formality-control task, en-ko train and test (amazon-science/contrastive-controlled-mt)",
+    ),
+    Source(
+        "storybooks-en-ko.tsv",
+        "storybooks",
+        "children's stories, one pair per page",
+        "CC BY 4.0 (each story's footer names its authors, illustrators and translator)",
+        "Global African Storybook Project (global-asp/global-asp ko/, global-asp/asp-source en/)",
+        block=12,
+    ),
+    Source(
+        "storybooks-nc-en-ko.tsv",
+        "storybooks",
+        "children's stories, one pair per page (twelve stories)",
+        "CC BY-NC 4.0 (non-commercial)",
+        "Global African Storybook Project (the same repositories)",
+        block=12,
+        noncommercial=True,
+    ),
 )
 LICENCES = {
     LIBREOFFICE: "MPL-2.0, © The Document Foundation and LibreOffice contributors",
@@ -132,6 +157,9 @@ LICENCES = {
     "xrisawoz": "BSD-3-Clause, X-RiSAWOZ (stanford-oval/dialogues)",
     "news": "CC BY-SA 3.0, Korean–English news v1 (Park, Hong and Cha 2016)",
     "jhe": "CC BY-SA 3.0, JHE evaluation data (jungyeul/korean-parallel-corpora)",
+    "iwslt": "CDLA-Sharing-1.0, IWSLT 2023 formality-control data (amazon-science/contrastive-controlled-mt)",
+    "storybooks": "CC BY 4.0, Global African Storybook Project (authors, illustrators and translators in each "
+    "story's footer); twelve stories CC BY-NC 4.0: non-commercial use only",
 }
 NONCOMMERCIAL = tuple(sorted({s.domain for s in GENERAL_SOURCES if s.noncommercial}))
 # Held-out pairs (dev, test) per general domain, cut whole groups at a time (see `split_grouped`).
@@ -147,7 +175,10 @@ HELD_OUT = {
     "xrisawoz": (100, 100),
     "news": (200, 400),
     "jhe": (100, 150),
+    "iwslt": (100, 200),  # pairs: about 50 and 100 English lines, each with its formal and informal Korean
+    "storybooks": (30, 60),
 }
+
 
 
 def read_general_sources(
@@ -220,6 +251,7 @@ def build_general_corpus(
     max_words: int = 80,
     held_out: dict[str, tuple[int, int]] | None = None,
     commercial_only: bool = False,
+    direction: str = "enko",
 ) -> dict:
     """Every general domain split by group (`split_grouped`); with `libreoffice_dir`, LibreOffice's
     train/dev/test exactly as they are beside them (the mixed corpus).
@@ -227,7 +259,13 @@ def build_general_corpus(
     A general pair whose English also occurs in the LibreOffice corpus joins train when that English
     is a LibreOffice training source and is dropped when it is held out there, so no held-out source is
     ever trained on.
+
+    `direction="koen"` writes the same splits Korean first. A Korean sentence can translate several
+    English ones ("고마워요."), so a training pair whose Korean is held out in dev or test is dropped:
+    the Korean→English model never trains on a source it is scored on.
     """
+    if direction not in DIRECTIONS:
+        raise CorpusError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
     held_out = held_out or HELD_OUT
     general = [p for ps in read_general_sources(general_dir, max_words, commercial_only).values() for p in ps]
     splits: dict[str, list[Pair]] = {name: [] for name in SPLITS}
@@ -248,6 +286,9 @@ def build_general_corpus(
     parts["train"] += seen
     for name in SPLITS:
         splits[name].extend(parts[name])
+    korean_dropped = Counter()
+    if direction == "koen":
+        splits, korean_dropped = korean_first(splits)
     out = Path(out_dir)
     for name in SPLITS:
         write_pairs_tsv(splits[name], out / f"{name}.tsv")
@@ -256,19 +297,38 @@ def build_general_corpus(
         "splits": counts,
         "dropped_held_out_overlap": dict(dropped),
         "left_out_noncommercial": list(NONCOMMERCIAL) if commercial_only else [],
+        "direction": direction,
+        "dropped_held_out_korean": dict(korean_dropped),
     }
     lo_arg = f", libreoffice_dir={str(libreoffice_dir)!r}" if libreoffice_dir is not None else ""
     call = (
         f"build_general_corpus({str(general_dir)!r}, {str(out_dir)!r}{lo_arg}, "
-        f"seed={seed}, max_words={max_words}, commercial_only={commercial_only})"
+        f"seed={seed}, max_words={max_words}, commercial_only={commercial_only}, direction={direction!r})"
     )
     domains = ([LIBREOFFICE] if libreoffice_dir is not None else []) + [
         d for d in held_out if counts["train"].get(d) or counts["test"].get(d)
     ]
     (out / "DATA.md").write_text(
-        _data_md(counts, dropped, call, max_words, held_out, domains, commercial_only), encoding="utf-8"
+        _data_md(counts, dropped, call, max_words, held_out, domains, commercial_only, korean_dropped, direction),
+        encoding="utf-8",
     )
     return summary
+
+
+def korean_first(splits: dict[str, list[Pair]]) -> tuple[dict[str, list[Pair]], Counter]:
+    """Every pair reversed (Korean source, English target); training pairs whose Korean is held out are
+    dropped, counted by domain."""
+    held = {p.target for name in ("dev", "test") for p in splits[name]}
+    dropped = Counter(p.domain for p in splits["train"] if p.target in held)
+    out = {
+        name: [
+            dataclasses.replace(p, source=p.target, target=p.source)
+            for p in pairs
+            if name != "train" or p.target not in held
+        ]
+        for name, pairs in splits.items()
+    }
+    return out, dropped
 
 
 def build_mixed_corpus(libreoffice_dir, general_dir, out_dir, **options) -> dict:
@@ -308,6 +368,8 @@ def _data_md(
     held_out: dict,
     domains: list[str],
     commercial_only: bool,
+    korean_dropped: Counter,
+    direction: str,
 ) -> str:
     header = "| split | " + " | ".join(domains) + " | all |\n|---|" + "---|" * (len(domains) + 1)
     rows = "\n".join(
@@ -320,9 +382,18 @@ def _data_md(
     sources = _sources_rows(used, domains)
     licences = "\n".join(f"- `{d}`: {text}" for d, text in LICENCES.items() if d in domains)
     held = ", ".join(f"{d} {dev}/{test}" for d, (dev, test) in held_out.items() if d in domains)
-    blocks = ", ".join(f"`{s.domain}` {s.block}" for s in used if s.block > 1)
+    blocks = ", ".join(dict.fromkeys(f"`{s.domain}` {s.block}" for s in used if s.block > 1))
     overlap = ", ".join(f"{d} {n}" for d, n in dropped.items() if n) or "none"
     terms = _terms(commercial_only)
+    title, columns = "English → Korean", "`English<TAB>Korean<TAB>domain<TAB>attribution`"
+    reverse_step = ""
+    if direction == "koen":
+        title, columns = "Korean → English", "`Korean<TAB>English<TAB>domain<TAB>attribution`"
+        lost = ", ".join(f"{d} {n}" for d, n in korean_dropped.items() if n) or "none"
+        reverse_step = (
+            "\n- Korean → English: the same splits with each pair reversed. A training pair whose Korean is also "
+            f"a dev or test Korean is dropped, so no scored source is trained on (dropped: {lost})."
+        )
     lo_steps = (
         """
 - The LibreOffice train/dev/test splits are copied as they are (the same pairs as before), domain
@@ -333,9 +404,9 @@ def _data_md(
         if LIBREOFFICE in domains
         else ""
     )
-    return f"""# English → Korean corpus by domain
+    return f"""# {title} corpus by domain
 
-Every line is `English<TAB>Korean<TAB>domain<TAB>attribution` (the attribution column is filled for
+Every line is {columns} (the attribution column is filled for
 Tatoeba pairs, whose licence asks for it per sentence).
 
 {header}
@@ -365,5 +436,5 @@ Python call: `seq2seq.general.{call}`
   file in blocks ({blocks}: a StyleKQC paraphrase group, an XPersona dialogue stretch, a KorNLI
   premise with its hypotheses), joined with every other pair that has the same English sentence.
 - Groups are ordered by a seeded sha1 and fill each domain's test, then dev split (dev/test pairs:
-  {held}). The rest trains.{lo_steps}
+  {held}). The rest trains.{lo_steps}{reverse_step}
 """
