@@ -137,7 +137,7 @@ GENERAL_SOURCES = (
     ),
     Source(
         "storybooks-nc-en-ko.tsv",
-        "storybooks",
+        "storybooks_nc",
         "children's stories, one pair per page (twelve stories)",
         "CC BY-NC 4.0 (non-commercial)",
         "Global African Storybook Project (the same repositories)",
@@ -159,7 +159,8 @@ LICENCES = {
     "jhe": "CC BY-SA 3.0, JHE evaluation data (jungyeul/korean-parallel-corpora)",
     "iwslt": "CDLA-Sharing-1.0, IWSLT 2023 formality-control data (amazon-science/contrastive-controlled-mt)",
     "storybooks": "CC BY 4.0, Global African Storybook Project (authors, illustrators and translators in each "
-    "story's footer); twelve stories CC BY-NC 4.0: non-commercial use only",
+    "story's footer)",
+    "storybooks_nc": "CC BY-NC 4.0, Global African Storybook Project (twelve stories): non-commercial use only",
 }
 NONCOMMERCIAL = tuple(sorted({s.domain for s in GENERAL_SOURCES if s.noncommercial}))
 # Held-out pairs (dev, test) per general domain, cut whole groups at a time (see `split_grouped`).

@@ -53,6 +53,15 @@ def write_general(folder: Path) -> Path:
             f"The council number {i} was formed.\t{i}번 위원회가 구성되었다." for i in range(40)
         ],
         "xrisawoz-en-ko.tsv": [f"Book me hotel number {i}.\t{i}번 호텔을 예약해 주세요." for i in range(100)],
+        "iwslt23-formality-en-ko.tsv": [  # each English line twice: a formal and an informal Korean
+            f"I called about order {i}.\t{i}번 주문 때문에 전화{ending}"
+            for i in range(30)
+            for ending in ("했어요.", "했어.")
+        ],
+        "storybooks-en-ko.tsv": [f"The goat ate {i} leaves.\t염소가 잎 {i}장을 먹었어요." for i in range(40)]
+        + ["Thank you.\t고마워요."],
+        "storybooks-nc-en-ko.tsv": [f"The cow says moo {i} times.\t소가 음메 {i}번 울어요." for i in range(10)]
+        + ["Thanks a lot.\t고마워요."],  # the same Korean as another English sentence's
     }
     for name, lines in files.items():
         (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -61,7 +70,7 @@ def write_general(folder: Path) -> Path:
 
 HELD_OUT = {
     "tatoeba": (10, 12), "news": (4, 6), "jhe": (3, 3), "kss": (4, 4), "stylekqc": (20, 20), "xpersona": (50, 50),
-    "kornli": (4, 4), "korsts": (4, 4), "pawsx": (4, 4), "xrisawoz": (4, 4),
+    "kornli": (4, 4), "korsts": (4, 4), "pawsx": (4, 4), "xrisawoz": (4, 4), "iwslt": (4, 6), "storybooks": (3, 3),
 }  # fmt: skip
 
 
@@ -84,7 +93,8 @@ def test_every_pair_names_its_domain_and_libreoffice_splits_stay_as_they_were(mi
     out, summary = mixed
     splits = {name: read_pairs_tsv(out / f"{name}.tsv") for name in ("train", "dev", "test")}
     for name, pairs in splits.items():
-        assert {p.domain for p in pairs} == {"libreoffice", *HELD_OUT}, name
+        trained_only = {"storybooks_nc"} if name == "train" else set()  # too small to hold out
+        assert {p.domain for p in pairs} == {"libreoffice", *HELD_OUT, *trained_only}, name
         lo = [(p.source, p.target) for p in pairs if p.domain == "libreoffice"]
         assert lo == [(p.source, p.target) for p in read_pairs_tsv(tmp_path / "lo" / f"{name}.tsv")]
     assert summary["splits"]["dev"]["news"] >= 4 and summary["splits"]["test"]["jhe"] >= 3
@@ -116,7 +126,7 @@ def test_the_cli_builds_it_and_a_missing_source_is_named(tmp_path, capsys):
     )
     assert code == 0 and (tmp_path / "m" / "train.tsv").is_file()
     assert '"tatoeba"' in capsys.readouterr().out
-    (general / GENERAL_SOURCES[-1].file).unlink()
+    (general / "jhe-koen-dev.tsv").unlink()
     with pytest.raises(CorpusError, match="missing jhe-koen-dev.tsv"):
         build_mixed_corpus(lo, general, tmp_path / "again")
 
@@ -164,11 +174,12 @@ def test_no_paraphrase_group_dialogue_or_english_sentence_straddles_two_splits(g
 
 def test_commercial_only_leaves_out_the_non_commercial_sources(tmp_path, capsys):
     folder = write_general(tmp_path / "general")
-    (folder / "kss-en-ko.tsv").unlink()  # not needed without the non-commercial sources
+    for name in ("kss-en-ko.tsv", "storybooks-nc-en-ko.tsv"):  # not needed without the non-commercial sources
+        (folder / name).unlink()
     build_general_corpus(folder, tmp_path / "free", held_out=HELD_OUT, commercial_only=True)
     splits = {name: read_pairs_tsv(tmp_path / "free" / f"{name}.tsv") for name in ("train", "dev", "test")}
     assert {p.domain for pairs in splits.values() for p in pairs} == set(HELD_OUT) - set(NONCOMMERCIAL)
-    assert set(NONCOMMERCIAL) == {"kss", "kornli"}
+    assert set(NONCOMMERCIAL) == {"kss", "kornli", "storybooks_nc"}
     text = (tmp_path / "free" / "DATA.md").read_text(encoding="utf-8")
     assert "--commercial-only" in text and "CC BY-NC" not in text
     # the command line: the option is passed on, and without it the missing KSS file is named
@@ -178,3 +189,22 @@ def test_commercial_only_leaves_out_the_non_commercial_sources(tmp_path, capsys)
     )  # listed as left out
     assert main(["data", "general", "--general", str(folder), "--out", str(tmp_path / "all")]) == 2
     assert "missing kss-en-ko.tsv" in capsys.readouterr().err
+
+
+def test_korean_first_reverses_the_same_splits_and_never_trains_on_a_held_out_korean(tmp_path):
+    folder = write_general(tmp_path / "general")
+    build_general_corpus(folder, tmp_path / "enko", held_out=HELD_OUT)
+    summary = build_general_corpus(folder, tmp_path / "koen", held_out=HELD_OUT, direction="koen")
+    for name in ("dev", "test"):
+        enko = {(p.source, p.target) for p in read_pairs_tsv(tmp_path / "enko" / f"{name}.tsv")}
+        koen = {(p.target, p.source) for p in read_pairs_tsv(tmp_path / "koen" / f"{name}.tsv")}
+        assert enko == koen, name
+    held = {p.source for name in ("dev", "test") for p in read_pairs_tsv(tmp_path / "koen" / f"{name}.tsv")}
+    train = read_pairs_tsv(tmp_path / "koen" / "train.tsv")
+    assert train and all(re.search("[가-힣]", p.source) for p in train)
+    assert not held & {p.source for p in train}
+    enko_train = read_pairs_tsv(tmp_path / "enko" / "train.tsv")
+    assert len(enko_train) - len(train) == sum(summary["dropped_held_out_korean"].values())
+    assert "Korean → English" in (tmp_path / "koen" / "DATA.md").read_text(encoding="utf-8")
+    with pytest.raises(CorpusError, match="direction"):
+        build_general_corpus(folder, tmp_path / "x", held_out=HELD_OUT, direction="jaen")
