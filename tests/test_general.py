@@ -9,7 +9,7 @@ import pytest
 
 from seq2seq.cli import main
 from seq2seq.data import CorpusError, Pair, read_pairs_tsv, write_pairs_tsv
-from seq2seq.general import GENERAL_SOURCES, NONCOMMERCIAL, build_general_corpus, build_mixed_corpus
+from seq2seq.general import NONCOMMERCIAL, build_general_corpus, build_mixed_corpus
 
 CREDIT = "CC-BY 2.0 (France) Attribution: tatoeba.org #{} (CM) & #{} (Eunhee)"
 
