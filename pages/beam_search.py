@@ -1,12 +1,13 @@
 """Beam search: the n-best hypotheses as paths through the search tree (pruned branches on request);
 pick one to see its path and its attention."""
 
+import pandas as pd
 import streamlit as st
 
 from seq2seq.decoding import APP_SEARCH, Search
 from seq2seq.viz.alignment import attention_heatmap
 from seq2seq.viz.beam import beam_tree, path_to
-from ui import figures, notices, sidebar, widgets
+from ui import figures, notices, reverse, sidebar, widgets
 from ui.i18n import t
 from ui.text import markdown_text
 
@@ -56,6 +57,31 @@ tree = beam_tree(
 figures.chart(tree, "bs_tree", name=figures.png_name(settings, result.source, "beam-tree"))
 st.caption(t("beam.tree_caption", nodes=len(nodes), steps=max((n.step for n in nodes), default=-1) + 1,
              beam=search.beam_size, ms=f"{result.elapsed_ms:.0f}"))  # fmt: skip
+
+channel = reverse.second_opinion(settings, result)
+if channel is not None:  # the other direction's model on every hypothesis: its score and what it reads
+    st.subheader(t("beam.second_opinion"))
+    backs = reverse.back_texts(settings, [c.text for c in candidates])
+    st.dataframe(
+        pd.DataFrame({
+            "#": range(1, len(candidates) + 1),
+            t("beam.col.hypothesis"): [c.text for c in candidates],
+            t("beam.col.score"): [round(c.score, 3) for c in candidates],
+            t("beam.reverse_score"): [round(c.reverse, 3) for c in channel],
+            t("beam.col.channel"): [round(c.total, 3) for c in channel],
+            t("beam.back"): [b or "–" for b in backs],
+        }),
+        hide_index=True, key="bs_channel",
+    )  # fmt: skip
+    best = max(range(len(channel)), key=lambda i: channel[i].total)
+    weight = f"{reverse.CHANNEL_WEIGHT:g}"
+    if best == 0:
+        st.caption(t("beam.channel_agrees", weight=weight))
+    else:
+        st.caption(
+            t("beam.channel_pick", weight=weight, n=best + 1, text=markdown_text(candidates[best].text))
+        )
+    st.caption(t("beam.channel_caption") + " " + t("beam.reverse_help"))
 
 candidate = candidates[pick]
 st.subheader(t("beam.hypothesis", n=pick + 1))

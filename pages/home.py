@@ -8,7 +8,7 @@ from seq2seq.jsonfiles import read_json
 from seq2seq.model import DECODER_FORMULAS
 from seq2seq.viz.alignment import attention_heatmap
 from seq2seq.viz.curves import length_curve
-from ui import figures, lengths, models, notices, sidebar, widgets
+from ui import figures, lengths, models, notices, reverse, sidebar, widgets
 from ui.i18n import t
 from ui.text import markdown_text
 
@@ -16,6 +16,8 @@ settings = sidebar.settings()
 translator = settings.translator
 st.title("🧭 " + t("home.title"))
 st.markdown(t("home.intro"))
+if settings.direction == "koen":
+    st.info(t("direction.koen_note"), icon="🇰🇷")
 general = [d for d in translator.train_domains if d != "libreoffice"]
 if general and "libreoffice" in translator.train_domains:
     st.markdown(t("home.domain_mixed", model=translator.name, domains=", ".join(general)))
@@ -45,6 +47,7 @@ with left:
         notices.family_hint(settings, result)
         st.caption(t("home.translation"))
         widgets.big_text(result.text)
+        reverse.back_translation(settings, result.text)
         st.caption(t("home.meta", model=translator.name, ms=f"{result.elapsed_ms:.0f}", beam=settings.beam_size,
                      src=len(result.src_tokens), tgt=len(result.tgt_tokens)))  # fmt: skip
 
@@ -99,8 +102,8 @@ with st.expander(t("home.s2_title")):
         counts = lecture.length_counts(result)
         counts["side"] = [t("home.side_source"), t("home.side_target")]
         st.dataframe(counts.rename(columns=lambda c: t("home.col." + c)), hide_index=True, key="home_lengths")
-        st.text("English: " + " / ".join(result.source.split()))
-        st.text("한국어:  " + " / ".join(result.text.split()))
+        st.text(t("home.words_source") + " " + " / ".join(result.source.split()))
+        st.text(t("home.words_target") + " " + " / ".join(result.text.split()))
 
 with st.expander(t("home.s3_title")):
     cfg = translator.model.cfg

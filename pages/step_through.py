@@ -4,7 +4,7 @@ and follow (or lead) a lesson."""
 
 import streamlit as st
 
-from ui import browser, classroom, guessing, links, notices, sidebar, stepper, widgets
+from ui import browser, classroom, guessing, links, notices, reverse, sidebar, stepper, widgets
 from ui.i18n import t
 from ui.text import markdown_text
 
@@ -68,6 +68,8 @@ def stepping() -> None:
     with step_slot:
         guessing.score(settings, session)
         stepper.current_step(settings, session, full)
+        if session.finished and session.text:  # the translation is done: what it says back
+            reverse.back_translation(settings, session.text)
     if classroom.following():
         return
     with tools_slot:

@@ -7,7 +7,7 @@ import streamlit as st
 from seq2seq import attribution, export
 from seq2seq.viz.alignment import attention_heatmap
 from seq2seq.words import word_level
-from ui import figures, links, models, neighbours_panel, notices, sidebar, widgets
+from ui import figures, links, models, neighbours_panel, notices, reverse, sidebar, widgets
 from ui.i18n import t
 from ui.text import markdown_text
 
@@ -47,6 +47,7 @@ candidate = candidates[pick]
 
 st.subheader(t("translate.translation") if pick == 0 else t("translate.hypothesis", n=pick + 1))
 widgets.big_text(candidate.text, "1.8rem")
+reverse.back_translation(settings, candidate.text)
 with widgets.row():  # metrics at their own width, wrapping on a narrow screen instead of cutting labels
     widgets.metric(
         t("translate.metric.time"), f"{result.elapsed_ms:.0f} ms", help=t("translate.metric.time_help")

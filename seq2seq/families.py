@@ -1,8 +1,10 @@
 """Model families: the checkpoints trained on one corpus, an attention model beside its fixed-context twin.
 
-A checkpoint's folder says its family: `enko-<family>-<variant>` (`enko-general-additive`,
-`enko-software-fixed`). The general family knows everyday English, the software family LibreOffice's
-help; the lecture's comparison pairs a model with its own family's twin, never across families.
+A checkpoint's folder says its family: `<direction>-<family>-<variant>` (`enko-general-additive`,
+`enko-software-fixed`, `koen-general-additive`). The general family knows everyday English, the software
+family LibreOffice's help; the lecture's comparison pairs a model with its own family's twin, never across
+families. A checkpoint's direction (English→Korean or Korean→English) is what its config says it learned;
+one made before there were two directions is English→Korean.
 """
 
 from __future__ import annotations
@@ -12,7 +14,26 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 FAMILIES = ("general", "software")  # the app's order: the class types everyday sentences first
-DEFAULTS = ("enko-general-additive", "enko-software-additive")  # the app's default, then its fallback
+DEFAULTS = (  # the app's default, then its fallbacks; a direction's own come first (`default_name`)
+    "enko-general-additive",
+    "enko-software-additive",
+    "koen-general-additive",
+)
+DIRECTIONS = ("enko", "koen")  # English→Korean first: the lecture's own direction
+LANGUAGES = {"enko": ("en", "ko"), "koen": ("ko", "en")}  # (source, target)
+
+
+def direction_of(config: dict) -> str:
+    """'enko' or 'koen' from a checkpoint's config.json (its training config says; before it did, enko)."""
+    train = config.get("train") if isinstance(config, dict) else None
+    direction = train.get("direction", "enko") if isinstance(train, dict) else "enko"
+    return direction if direction in DIRECTIONS else "enko"
+
+
+def other_direction(direction: str) -> str:
+    return "koen" if direction == "enko" else "enko"
+
+
 _NAME = re.compile(r"[a-z]+-(?P<family>[a-z]+)-[a-z0-9-]+")
 
 
@@ -34,8 +55,9 @@ def ordered(checkpoints: Sequence[Path]) -> list[Path]:
     return sorted(checkpoints, key=key)
 
 
-def default_name(names: Sequence[str]) -> str:
-    return next((d for d in DEFAULTS if d in names), names[0])
+def default_name(names: Sequence[str], direction: str = "enko") -> str:
+    mine = [d for d in DEFAULTS if d.startswith(direction + "-")]
+    return next((d for d in [*mine, *DEFAULTS] if d in names), names[0])
 
 
 def twins(

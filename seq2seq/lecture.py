@@ -34,6 +34,26 @@ LECTURE_SENTENCES = (
     "I am hungry.",
     "I don't know.",
 )
+# The same ten as a Korean class types them (issue 36), for the Korean→English models, in the same order.
+LECTURE_SENTENCES_KO = (
+    "잘 지내?",
+    "사랑해.",
+    "정말 고마워요.",
+    "오늘 날씨가 좋네요.",
+    "기차역이 어디예요?",
+    "저는 학생이에요.",
+    "자기 전에 꼭 문을 잠그세요.",
+    "만나서 반가워요.",
+    "배고파요.",
+    "모르겠어요.",
+)
+
+
+def lecture_sentences(direction: str) -> tuple[str, ...]:
+    """The lecture's ten in the source language of `direction` ('enko' or 'koen')."""
+    return LECTURE_SENTENCES_KO if direction == "koen" else LECTURE_SENTENCES
+
+
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
     "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from .notices import MAX_INPUT_CHARS
 
 LANGUAGES = ("en", "ko")
+DIRECTIONS = ("enko", "koen")  # English→Korean, Korean→English (seq2seq.families)
 LEVELS = ("subword", "word")
 MAX_BEAM = 10
 MAX_STEP = 400  # the longest output the sidebar allows
@@ -33,6 +34,7 @@ KEYS = {  # View field -> query key (short: the link goes into a QR code)
     "lang": "lang",
     "projector": "proj",
     "lesson": "lesson",
+    "direction": "dir",
 }
 
 
@@ -48,6 +50,7 @@ class View:
     lang: str | None = None
     projector: bool | None = None
     lesson: str | None = None  # a lesson's code (seq2seq.lessons)
+    direction: str | None = None  # enko | koen: which way the models translate
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,11 @@ def parse_query(query: Mapping, checkpoints: Sequence[str]) -> tuple[View, list[
                 values[field] = number
             else:
                 refuse(key, number)
-    for field, key, allowed in (("level", "level", LEVELS), ("lang", "lang", LANGUAGES)):
+    for field, key, allowed in (
+        ("level", "level", LEVELS),
+        ("lang", "lang", LANGUAGES),
+        ("direction", "dir", DIRECTIONS),
+    ):
         if key in raw:
             if raw[key] in allowed:
                 values[field] = raw[key]

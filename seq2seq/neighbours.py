@@ -26,11 +26,12 @@ from .tokenizer import EOS_ID, Tokenizer
 
 TRAIN_FILE = "train.tsv.xz"
 CACHE_ENV = "SEQ2SEQ_CACHE"  # where indexes live; default ~/.cache/seq2seq-explorer
-_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?|[\uac00-\ud7a3]+")  # an English word, or a Hangul run
 
 
 def words(text: str) -> list[str]:
-    """Lower-case English words of a sentence, for 'which words does it share' and 'never seen'."""
+    """Lower-case words of a sentence, for 'which words does it share' and 'never seen': English words,
+    and for a Korean source its Hangul runs (an eojeol with its particles)."""
     return [w.lower() for w in _WORD.findall(text)]
 
 

@@ -21,6 +21,7 @@ from .decoding import (
 )
 from .device import pick_device
 from .familiarity import Familiarity, FamiliarityCheck
+from .families import LANGUAGES, direction_of
 from .neighbours import Neighbour, NeighbourIndex
 from .notices import (
     Notice,
@@ -98,6 +99,16 @@ class Translator:
     @property
     def has_attention(self) -> bool:
         return self.model.has_attention
+
+    @property
+    def direction(self) -> str:
+        """'enko' (English source, Korean output) or 'koen', as the model was trained."""
+        return direction_of(self.config)
+
+    @property
+    def languages(self) -> tuple[str, str]:
+        """(source, target) language codes: ('en', 'ko') or ('ko', 'en')."""
+        return LANGUAGES[self.direction]
 
     @property
     def train_domains(self) -> list[str]:

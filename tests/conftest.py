@@ -138,3 +138,67 @@ def checkpoints_dir(tiny_checkpoint, tiny_fixed_checkpoint, toy_corpus, tmp_path
             root / name, toy_corpus / "test.tsv", Search(beam_size=2), device="cpu", show_progress=False
         )
     return root
+
+
+def write_reversed(corpus: Path, folder: Path) -> Path:
+    """The toy corpus Korean first, as `data general --direction koen` writes the real one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("train", "dev", "test"):
+        lines = (corpus / f"{name}.tsv").read_text(encoding="utf-8").splitlines()
+        flipped = ["\t".join(reversed(line.split("\t")[:2])) for line in lines if line]
+        (folder / f"{name}.tsv").write_text("".join(f"{line}\n" for line in flipped), encoding="utf-8")
+    return folder
+
+
+KOEN_PROBES = ["사용자가 파일을 엽니다.", "매크로가 지금 차트를 인쇄합니다."]
+
+
+@pytest.fixture(scope="session")
+def toy_corpus_koen(toy_corpus, tmp_path_factory) -> Path:
+    return write_reversed(toy_corpus, tmp_path_factory.mktemp("toy-koen") / "data")
+
+
+@pytest.fixture(scope="session")
+def tiny_koen_checkpoint(toy_corpus_koen, tmp_path_factory) -> Path:
+    """A tiny Korean→English additive model of the toy grammar (the verb moves from the end to the middle)."""
+    return train_tiny(
+        toy_corpus_koen,
+        tmp_path_factory.mktemp("runs"),
+        "koen-tiny-additive",
+        "direction=koen",
+        f"probes={KOEN_PROBES!r}",
+        "timeline_every=100",
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_koen_fixed_checkpoint(toy_corpus_koen, tmp_path_factory) -> Path:
+    return train_tiny(
+        toy_corpus_koen,
+        tmp_path_factory.mktemp("runs"),
+        "koen-tiny-fixed",
+        "direction=koen",
+        "model.attention=none",
+    )
+
+
+@pytest.fixture(scope="session")
+def both_directions_dir(
+    checkpoints_dir, tiny_koen_checkpoint, tiny_koen_fixed_checkpoint, toy_corpus_koen, tmp_path_factory
+) -> Path:
+    """checkpoints/ with both directions: the English→Korean tiny pair and its Korean→English twins."""
+    from seq2seq.decoding import Search
+    from seq2seq.evaluate import evaluate_checkpoint
+
+    root = tmp_path_factory.mktemp("checkpoints-both")
+    for folder in checkpoints_dir.iterdir():
+        shutil.copytree(folder, root / folder.name)
+    for name, source in (
+        ("koen-tiny-additive", tiny_koen_checkpoint),
+        ("koen-tiny-fixed", tiny_koen_fixed_checkpoint),
+    ):
+        shutil.copytree(source, root / name)
+        evaluate_checkpoint(
+            root / name, toy_corpus_koen / "test.tsv", Search(beam_size=2), device="cpu", show_progress=False
+        )
+    return root

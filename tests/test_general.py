@@ -60,7 +60,9 @@ def write_general(folder: Path) -> Path:
         ],
         "storybooks-en-ko.tsv": [f"The goat ate {i} leaves.\t염소가 잎 {i}장을 먹었어요." for i in range(40)]
         + ["Thank you.\t고마워요."],
-        "storybooks-nc-en-ko.tsv": [f"The cow says moo {i} times.\t소가 음메 {i}번 울어요." for i in range(10)]
+        "storybooks-nc-en-ko.tsv": [
+            f"The cow says moo {i} times.\t소가 음메 {i}번 울어요." for i in range(10)
+        ]
         + ["Thanks a lot.\t고마워요."],  # the same Korean as another English sentence's
     }
     for name, lines in files.items():

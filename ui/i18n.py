@@ -2,6 +2,9 @@
 a string up in that language's catalogue (`strings_en.py`, `strings_ko.py`: the same keys in both).
 
 A missing key is a bug: with SEQ2SEQ_STRICT_I18N=1 (the tests) it raises; otherwise the English text shows.
+
+A string that reads differently when the models translate Korean into English has a `<key>@koen` twin in
+both catalogues; `t(key)` takes it while the session's direction is Korean→English.
 """
 
 from __future__ import annotations
@@ -17,6 +20,13 @@ CATALOGUES = {"en": strings_en.STRINGS, "ko": strings_ko.STRINGS}
 LANGUAGES = {"en": "English", "ko": "한국어"}
 DEFAULT = "en"
 STATE = "_lang"
+DIRECTION_STATE = "_dir"  # enko | koen: which way this session's models translate (ui.sidebar sets it)
+
+
+def direction() -> str:
+    """'enko' or 'koen': the session's direction ('enko' until the sidebar or a `dir=` link says)."""
+    chosen = st.session_state.get(DIRECTION_STATE, "enko")
+    return chosen if chosen in ("enko", "koen") else "enko"
 
 
 def language() -> str:
@@ -43,6 +53,8 @@ def t(key: str, **values) -> str:
             raise KeyError(f"interface string {key!r} is missing from the {lang} catalogue")
         print(f"seq2seq: interface string {key!r} is missing ({lang})", file=sys.stderr)
         catalogue = CATALOGUES[DEFAULT]
+    if direction() == "koen" and key + "@koen" in catalogue:
+        key += "@koen"
     text = catalogue.get(key, key)
     return text.format(**values) if values else text
 

@@ -45,8 +45,13 @@ def apply(checkpoints: Callable[[], list[str]]) -> View | None:
     state = st.session_state
     if view.text is not None:
         state["_sentence"] = view.text
+        if "sentence" in state:  # the box keeps what was typed into it unless told: the link's sentence wins
+            state["sentence"] = view.text
+    if view.direction is not None:
+        state["_dir"] = view.direction
     if view.checkpoint is not None:
         state["_checkpoint"] = view.checkpoint
+        state["_checkpoint_from_link"] = True  # its direction wins over the session's (ui.sidebar)
     if view.beam is not None:
         state["_beam_size"] = view.beam
     if view.projector is not None:

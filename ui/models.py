@@ -75,6 +75,14 @@ def saliency(settings: Settings, result: Translation, rank: int, method: str):
         return _saliency(translator, str(translator.folder), stamp(translator.folder), result, rank, method)
 
 
+def checkpoint_direction(folder: Path) -> str:
+    """'enko' or 'koen' from config.json, without loading weights (an unreadable one counts as enko)."""
+    try:
+        return families.direction_of(read_config(folder))
+    except CheckpointError:
+        return "enko"
+
+
 def attention_type(folder: Path) -> str:
     """The checkpoint's attention ('additive', 'none', ...) from config.json, without loading weights."""
     try:
@@ -90,7 +98,21 @@ class Settings:
     folder: Path
     translator: Translator
     search: Search
-    checkpoints: list[Path]
+    checkpoints: list[Path]  # this direction's
+    reverse_folder: Path | None = None  # the other direction's attention model, if one is installed
+
+    @property
+    def direction(self) -> str:
+        return self.translator.direction
+
+    def reverse(self) -> Translator | None:
+        """The other direction's model (loaded once per server), or None when there is none or it is broken."""
+        if self.reverse_folder is None:
+            return None
+        try:
+            return load(self.reverse_folder)
+        except ERRORS:
+            return None
 
     @property
     def beam_size(self) -> int:

@@ -19,8 +19,8 @@ from seq2seq.jsonfiles import read_json
 from seq2seq.translator import Translator
 
 from . import links
-from .i18n import LANGUAGES, language, set_language, t
-from .models import ERRORS, Settings, attention_label, checkpoints_root, load
+from .i18n import DIRECTION_STATE, LANGUAGES, direction, language, set_language, t
+from .models import ERRORS, Settings, attention_label, checkpoint_direction, checkpoints_root, load
 from .text import markdown_text
 
 
@@ -91,7 +91,54 @@ def projector() -> bool:
 
 
 def default_checkpoint(valid: list[Path]) -> str:
-    return families.default_name([p.name for p in valid])
+    return families.default_name([p.name for p in valid], direction())
+
+
+def remember_sentence(new: str) -> None:
+    """Each direction keeps its own sentence: switching to Korean→English brings back the last Korean
+    sentence (or the lecture's first), not the English one in the box."""
+    from .widgets import default_sentence  # widgets draws with the sidebar's helpers: import at call time
+
+    state = st.session_state
+    old = direction()
+    if new == old:
+        return
+    if "_sentence" in state:
+        state[f"_sentence@{old}"] = state["_sentence"]
+    state["_sentence"] = state.get(f"_sentence@{new}", default_sentence(new))
+    if "sentence" in state:
+        state["sentence"] = state["_sentence"]
+    state[DIRECTION_STATE] = new
+
+
+def _switch_direction() -> None:
+    remember_sentence(st.session_state["dir_switch"] or direction())
+
+
+def direction_control(by_direction: dict[str, list[Path]]) -> str:
+    """The direction switch (shown when both directions have a model) and the direction this run uses.
+
+    A link's model decides its own direction; a direction with no model falls back to one that has, and
+    says so once."""
+    state = st.session_state
+    available = [d for d in families.DIRECTIONS if by_direction.get(d)]
+    if state.pop("_checkpoint_from_link", False):
+        for d in available:
+            if state.get("_checkpoint") in {p.name for p in by_direction[d]}:
+                remember_sentence(d)
+    chosen = direction()
+    if chosen not in available:
+        st.sidebar.warning(t("sidebar.direction_missing", asked=t("direction." + chosen)), icon="🔗")
+        remember_sentence(available[0])
+        chosen = available[0]
+    state[DIRECTION_STATE] = chosen
+    if len(available) > 1:
+        state["dir_switch"] = chosen
+        st.sidebar.segmented_control(
+            t("sidebar.direction"), available, format_func=lambda d: t("direction." + d), key="dir_switch",
+            on_change=_switch_direction, help=t("sidebar.direction_help"),
+        )  # fmt: skip
+    return chosen
 
 
 def checkpoint_label(name: str) -> str:
@@ -124,6 +171,16 @@ def settings() -> Settings:
         _skipped(skipped)
         st.stop()
     valid = families.ordered(valid)
+    by_direction: dict[str, list[Path]] = {}
+    for folder in valid:
+        by_direction.setdefault(checkpoint_direction(folder), []).append(folder)
+    chosen_direction = direction_control(by_direction)
+    valid = by_direction[chosen_direction]
+    other = families.other_direction(chosen_direction)
+    others = [
+        p.name for p in by_direction.get(other, [])
+    ]  # its attention model: back-translation, a second opinion
+    reverse = root / families.default_name(others, other) if others else None
     names = [p.name for p in valid]
     if st.session_state.get("_checkpoint") not in names:
         st.session_state["_checkpoint"] = default_checkpoint(valid)
@@ -149,11 +206,14 @@ def settings() -> Settings:
     max_len = bar.number_input(
         t("sidebar.max_len"), 0, 400, step=10, help=t("sidebar.max_len_help"), **shared("max_len", 0)
     )
-    links.write(m=name, beam=int(beam), lang=language(), proj=projector())
+    links.write(
+        m=name, beam=int(beam), lang=language(), proj=projector(),
+        dir=None if chosen_direction == "enko" else chosen_direction,
+    )  # fmt: skip
     links.show_refused()
     if bar.button("🔗 " + t("share.button"), key="share_open", help=t("share.help"), width="stretch"):
         share_dialog()
-    return Settings(folder, translator, app_search(int(beam), int(max_len) or None), valid)
+    return Settings(folder, translator, app_search(int(beam), int(max_len) or None), valid, reverse)
 
 
 def share_dialog() -> None:

@@ -8,10 +8,11 @@ import hashlib
 import streamlit as st
 
 from seq2seq.evaluate import buckets_table
-from seq2seq.lecture import LECTURE_SENTENCES
+from seq2seq.lecture import LECTURE_SENTENCES, LECTURE_SENTENCES_KO
 from seq2seq.notices import MAX_INPUT_CHARS
 
 from . import links
+from .i18n import direction as current_direction
 from .i18n import t
 from .sidebar import projector
 from .text import html_text
@@ -33,6 +34,24 @@ EXAMPLES = {
 }
 
 
+# Korean→English: the lecture's ten in Korean, then a long news sentence of the general corpus's dev split
+EXAMPLES_KO = {
+    "everyday": list(LECTURE_SENTENCES_KO),
+    "long": [
+        "초당 12조3천억 번의 계산을 수행할수 있는 능력이 있는 로렌스 리버모아 국립 연구소의 이 수퍼컴퓨터는 미국의 노후한 "
+        "비축 핵무기들이 발사되었을 때 어떻게 작동할 것인가를 모의 실험하는데 주로 사용될 것이다.",
+    ],
+}
+
+
+def examples(direction: str | None = None) -> dict[str, list[str]]:
+    return EXAMPLES_KO if (direction or current_direction()) == "koen" else EXAMPLES
+
+
+def default_sentence(direction: str) -> str:
+    return examples(direction)["everyday"][0]
+
+
 def _use_example() -> None:
     example = st.session_state.get("example")
     if example:
@@ -40,7 +59,7 @@ def _use_example() -> None:
 
 
 def example_options() -> list[str]:
-    return [f"{t('examples.' + group)} · {text}" for group, texts in EXAMPLES.items() for text in texts]
+    return [f"{t('examples.' + group)} · {text}" for group, texts in examples().items() for text in texts]
 
 
 def sentence_input() -> str:
@@ -55,7 +74,7 @@ def sentence_input() -> str:
     )  # fmt: skip
     if "sentence" in st.session_state:  # the box as typed: it arrives with the run a click starts
         st.session_state["_sentence"] = st.session_state["sentence"]
-    st.session_state.setdefault("_sentence", EXAMPLES["everyday"][0])
+    st.session_state.setdefault("_sentence", default_sentence(current_direction()))
     st.session_state["sentence"] = st.session_state["_sentence"]
     st.text_area(
         t("sentence.label"), height=80, max_chars=MAX_INPUT_CHARS, help=t("sentence.help"), key="sentence",
