@@ -51,7 +51,9 @@ def test_a_korean_to_english_model_translates_steps_and_searches(koen):
     assert len(beam.nbest) >= 2 and beam.tree
 
 
-def test_a_checkpoint_made_before_directions_is_english_to_korean_and_loads_unchanged(tiny_checkpoint, tmp_path):
+def test_a_checkpoint_made_before_directions_is_english_to_korean_and_loads_unchanged(
+    tiny_checkpoint, tmp_path
+):
     old = tmp_path / "old"
     shutil.copytree(tiny_checkpoint, old)
     config = json.loads((old / CONFIG_FILE).read_text(encoding="utf-8"))
@@ -130,7 +132,9 @@ def test_the_channel_score_is_the_formula_with_its_numbers(enko, koen):
     forward = best.logprob / len(best.tgt_tokens)  # log p(y|x) / |y|, </s> counted
     reverse = by_hand_reverse(koen, result.source, best.text)
     assert forward_logprob(best) == pytest.approx(forward)
-    assert scores[0].forward == pytest.approx(forward) and scores[0].reverse == pytest.approx(reverse, abs=1e-4)
+    assert scores[0].forward == pytest.approx(forward) and scores[0].reverse == pytest.approx(
+        reverse, abs=1e-4
+    )
     assert scores[0].total == pytest.approx(forward + weight * reverse, abs=1e-4)
     # the formula on round numbers: -0.5 per output piece, -2.0 per source piece, λ = 0.25
     assert ChannelScore(-0.5, -2.0, 0.25).total == pytest.approx(-1.0)
