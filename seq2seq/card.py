@@ -23,9 +23,10 @@ from .device import hardware
 from .diagnostics import mean_sharpness, sharpness
 from .evaluate import AGREEMENT_FILE, ALL_GROUP, evaluate_checkpoint, group_parts, read_eval
 from .familiarity import FAMILIARITY_FILE
+from .families import direction_of
 from .general import LICENCES, NONCOMMERCIAL
 from .jsonfiles import EVAL_DECIMALS, read_json, read_jsonl
-from .lecture import LECTURE_SENTENCES
+from .lecture import lecture_sentences
 from .model import ATTENTIONS
 from .notices import repetition
 from .snapshots import METRICS_FILE, copy_log_until
@@ -107,12 +108,22 @@ def _model_lines(folder: Path, config: dict) -> list[str]:
         f"{'on' if model['input_feeding'] else 'off'}; {kind.label}"
         + (f" (attention size {model['attention_dim']})" if model["attention"] == "additive" else "")
         + f": ${kind.formula}$.",
-        f"- Vocabularies (SentencePiece unigram): {model['src_vocab_size']} English, "
-        f"{model['tgt_vocab_size']} Korean pieces.",
+        f"- Vocabularies (SentencePiece unigram): {model['src_vocab_size']} {_names(config)[0]}, "
+        f"{model['tgt_vocab_size']} {_names(config)[1]} pieces"
+        + (
+            "; the decoder's output layer is its embedding matrix (tied)."
+            if model.get("tie_embeddings")
+            else "."
+        ),
         f"- Parameters: {config.get('parameters', 0):,}; weights stored in fp16 "
         f"({(folder / MODEL_FILE).stat().st_size / 1e6:.1f} MB).",
         "",
     ]
+
+
+def _names(config: dict) -> tuple[str, str]:
+    """(source, target) language names of a checkpoint's direction."""
+    return ("Korean", "English") if direction_of(config) == "koen" else ("English", "Korean")
 
 
 def _data_lines(config: dict) -> list[str]:
@@ -125,6 +136,8 @@ def _data_lines(config: dict) -> list[str]:
             if "libreoffice" in domains
             else "`python -m seq2seq data general` (everyday and general English, no software help)"
         )
+        if direction_of(config) == "koen":
+            command = "`python -m seq2seq data general --direction koen` (the general pairs, Korean first)"
         lines.append(
             f"- {config.get('train_pairs', 0):,} training pairs after length filtering, by domain: {listed}; "
             f"built by {command}."
@@ -142,7 +155,8 @@ def _data_lines(config: dict) -> list[str]:
     rates = config.get("unknown_rate") or {}
     if any(d for d in rates):
         listed = ", ".join(f"{d} {r['src']:.2%} / {r['tgt']:.2%}" for d, r in rates.items())
-        lines.append(f"- Unknown pieces (`<unk>`) on the dev split, English / Korean: {listed}.")
+        source, target = _names(config)
+        lines.append(f"- Unknown pieces (`<unk>`) on the dev split, {source} / {target}: {listed}.")
     return [*lines, ""]
 
 
@@ -307,8 +321,9 @@ def _lecture_lines(folder: Path) -> list[str]:
         "| sentence | output | loops |" + (" mean largest α | mean entropy |" if sharp else ""),
         "|---|---|---|" + "---|---|" * sharp,
     ]
-    found = translator.translate_batch(list(LECTURE_SENTENCES), APP_SEARCH)
-    for sentence, result in zip(LECTURE_SENTENCES, found):
+    sentences = lecture_sentences(translator.direction)
+    found = translator.translate_batch(list(sentences), APP_SEARCH)
+    for sentence, result in zip(sentences, found):
         cells = ""
         if result.attention is not None:
             peaks, entropies = sharpness(result.attention)
@@ -365,7 +380,7 @@ def write_card(
     summary, buckets, rows = read_eval(folder)
     kind = ATTENTIONS[config["model"]["attention"]]
     lines = [
-        f"# {folder.name}: English → Korean, {kind.label}",
+        f"# {folder.name}: {' → '.join(_names(config))}, {kind.label}",
         "",
         "An RNN encoder-decoder trained for Seq2Seq Attention Explorer.",
         "",

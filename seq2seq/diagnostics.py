@@ -96,10 +96,22 @@ def sentence_row(source: str, reference: str, result, domain: str = "") -> dict:
 _LATIN, _HANGUL = re.compile(r"[A-Za-z]"), re.compile("[\uac00-\ud7a3]")
 
 
-def broken_reference(reference: str) -> bool:
-    """A Korean reference that is mostly Latin letters: an untranslated string, not a translation."""
-    latin, hangul = len(_LATIN.findall(reference)), len(_HANGUL.findall(reference))
-    return latin + hangul > 0 and latin / (latin + hangul) > LATIN_REFERENCE
+def _latin_share(text: str) -> float | None:
+    latin, hangul = len(_LATIN.findall(text)), len(_HANGUL.findall(text))
+    return latin / (latin + hangul) if latin + hangul else None
+
+
+def broken_reference(reference: str, source: str = "") -> bool:
+    """A reference in the source's own script: an untranslated string, not a translation. A Korean
+    reference mostly in Latin letters (English→Korean); for a Korean source, an English reference mostly
+    in Hangul (Korean→English)."""
+    share = _latin_share(reference)
+    if share is None:
+        return False
+    source_share = _latin_share(source) if source else None
+    if source_share is not None and source_share < 0.5:  # a Korean source: the reference should be English
+        return 1 - share > LATIN_REFERENCE
+    return share > LATIN_REFERENCE
 
 
 def row_flags(row: dict) -> list[str]:
@@ -119,7 +131,7 @@ def row_flags(row: dict) -> list[str]:
         flags.append("truncated")
     if row.get("hyp") and repetition(row["hyp"]):
         flags.append("loops")
-    if row.get("ref") and broken_reference(row["ref"]):
+    if row.get("ref") and broken_reference(row["ref"], row.get("src", "")):
         flags.append("reference?")
     return flags
 

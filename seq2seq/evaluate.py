@@ -80,7 +80,7 @@ def evaluate_checkpoint(
     out: str | Path | None = None,
     device: str | None = None,
     limit: int | None = None,
-    target_lang: str = "ko",
+    target_lang: str | None = None,
     batch_size: int = 32,
     show_progress: bool = True,
 ) -> dict:
@@ -88,6 +88,7 @@ def evaluate_checkpoint(
     save the files: the scores are those of the translations a user sees."""
     search = search or APP_SEARCH
     translator = load_translator(checkpoint, device)
+    target_lang = target_lang or translator.languages[1]  # Korean for English→Korean, English the other way
     pairs = read_pairs_tsv(test_tsv)[:limit]
     started = time.perf_counter()
     with tqdm(total=len(pairs), desc="translating", disable=not show_progress) as bar:

@@ -241,3 +241,30 @@ def test_beam_search_shows_each_hypothesis_reverse_score_and_back_translation(ap
     table = next(d for d in app.dataframe if "reverse log p(x|y)/|x|" in d.value.columns)
     assert (table.value["reverse log p(x|y)/|x|"] < 0).all()
     assert table.value["back-translation"].str.contains("the user").any()
+
+
+def test_an_untranslated_reference_is_one_in_the_source_s_own_script():
+    from seq2seq.diagnostics import broken_reference
+
+    assert broken_reference("Click OK", "Click OK.") and not broken_reference("확인을 누르세요", "Click OK.")
+    assert broken_reference("확인을 누르세요", "확인을 누르세요.") and not broken_reference(
+        "Click OK", "확인을 누르세요."
+    )
+    assert broken_reference("Click OK")  # no source said: a Korean reference is expected, as before
+
+
+def test_a_korean_to_english_card_names_its_direction_and_lists_the_lecture_s_ten_in_korean(
+    tiny_koen_checkpoint, toy_corpus_koen, tmp_path
+):
+    from seq2seq.card import write_card
+    from seq2seq.evaluate import evaluate_checkpoint
+    from seq2seq.lecture import LECTURE_SENTENCES_KO
+
+    folder = tmp_path / "koen"
+    shutil.copytree(tiny_koen_checkpoint, folder)
+    summary = evaluate_checkpoint(folder, toy_corpus_koen / "test.tsv", Search(beam_size=2), device="cpu",
+                                  show_progress=False)  # fmt: skip
+    assert summary["bleu_tokenize"] == "13a"  # English output: words, not characters
+    card = write_card(folder)
+    assert card.startswith("# koen: Korean → English") and "Korean, " in card and "English pieces" in card
+    assert all(f"| {s} |" in card for s in LECTURE_SENTENCES_KO)
