@@ -9,12 +9,26 @@ python -m bench classroom       # click-to-visible on Step through and Translate
 python -m bench training        # training throughput: batch size, bf16 autocast, torch.compile (general corpus)
 python -m bench families        # which family knows a sentence better: how often each test split is sent across
 python -m bench search          # greedy, beam, length and coverage penalties, no-repeat: dev chrF by domain and length
+python -m bench rerank          # noisy-channel reranking by the Korean→English model: list size and λ on dev
 python -m bench recipes RUN...  # training recipes side by side: dev chrF by domain, dev loss, sharpness, tokens/s
 """
 
 import sys
 
-from . import app, classroom, explain, families, latency, peer, recipes, report, search, speedups, training
+from . import (
+    app,
+    classroom,
+    explain,
+    families,
+    latency,
+    peer,
+    recipes,
+    report,
+    rerank,
+    search,
+    speedups,
+    training,
+)
 
 BENCHMARKS = {
     "latency": latency,
@@ -25,6 +39,7 @@ BENCHMARKS = {
     "classroom": classroom,
     "families": families,
     "search": search,
+    "rerank": rerank,
     "recipes": recipes,
     "peer": peer,
 }

@@ -159,3 +159,19 @@ def test_recipes_smoke_run_reads_a_run_folder(tiny_checkpoint, toy_corpus):
     (row,) = results["rows"]
     assert row["step"] > 0 and row["tokens_per_s"] > 0 and 0 < row["peak"] <= 1 and row["entropy"] >= 0
     assert row["run"] in recipes.table(results)
+
+
+def test_rerank_smoke_run_chooses_on_dev_and_says_whether_it_becomes_the_default(
+    tiny_checkpoint, tiny_koen_checkpoint, toy_corpus
+):
+    from bench import rerank
+
+    results = rerank.main(
+        ["--forward", str(tiny_checkpoint), "--reverse", str(tiny_koen_checkpoint), "--dev",
+         str(toy_corpus / "dev.tsv"), "--sizes", "2,3", "--weights", "0,1", "--repeats", "2"]
+    )  # fmt: skip
+    assert {"today's default (beam 5)", "beam 2, λ 0", "beam 3, λ 1"} <= set(results["rows"])
+    assert results["gain"] == round(
+        results["rows"][results["best"]]["mean"] - results["rows"]["today's default (beam 5)"]["mean"], 2
+    )
+    assert isinstance(results["default"], bool) and "reranked by" in rerank.table(results)
