@@ -121,11 +121,17 @@ def sentences_of(text: str, min_words: int = 4, max_words: int = 60) -> list[str
     return list(dict.fromkeys(out))
 
 
-def unseen_sentences(path: str | Path) -> list[str]:
-    """The English of a TSV of pairs (every line), or the sentences of a plain prose file."""
+_HANGUL = re.compile("[\uac00-\ud7a3]")
+
+
+def unseen_sentences(path: str | Path, lang: str = "en") -> list[str]:
+    """The side in `lang` ('en' or 'ko') of a TSV of pairs (every line, whichever column holds it), or
+    the sentences of a plain prose file."""
     path = Path(path)
     if path.suffix == ".tsv":
-        return [p.source for p in read_pairs_tsv(path)]
+        pairs = read_pairs_tsv(path)
+        korean_first = sum(bool(_HANGUL.search(p.source)) for p in pairs) > len(pairs) / 2
+        return [p.source if korean_first == (lang == "ko") else p.target for p in pairs]
     return sentences_of(path.read_text(encoding="utf-8"))
 
 
@@ -148,7 +154,7 @@ def calibrate_checkpoint(
     familiar: dict[str, list[dict[str, float]]] = {}
     for pair, result in _translated(translator, chrf_sample(read_pairs_tsv(dev_tsv), per_domain)):
         familiar.setdefault(pair.domain or "dev", []).append(features(result.source, result, counts, pairs))
-    texts = [s for path in unseen_files for s in unseen_sentences(path)]
+    texts = [s for path in unseen_files for s in unseen_sentences(path, translator.languages[0])]
     if not texts:
         raise ValueError(f"no sentences in {', '.join(map(str, unseen_files))}")
     unfamiliar = [

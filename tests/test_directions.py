@@ -268,3 +268,15 @@ def test_a_korean_to_english_card_names_its_direction_and_lists_the_lecture_s_te
     card = write_card(folder)
     assert card.startswith("# koen: Korean → English") and "Korean, " in card and "English pieces" in card
     assert all(f"| {s} |" in card for s in LECTURE_SENTENCES_KO)
+
+
+def test_calibration_reads_the_unseen_text_in_the_model_s_source_language(tmp_path):
+    from seq2seq.calibration import unseen_sentences
+
+    enko = tmp_path / "software.tsv"
+    enko.write_text("Click OK.\t확인을 누릅니다.\nSave the file.\t파일을 저장합니다.\n", encoding="utf-8")
+    koen = tmp_path / "reversed.tsv"
+    koen.write_text("확인을 누릅니다.\tClick OK.\n", encoding="utf-8")
+    assert unseen_sentences(enko) == ["Click OK.", "Save the file."]
+    assert unseen_sentences(enko, "ko") == ["확인을 누릅니다.", "파일을 저장합니다."]
+    assert unseen_sentences(koen, "ko") == ["확인을 누릅니다."] and unseen_sentences(koen) == ["Click OK."]
