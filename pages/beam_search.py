@@ -16,6 +16,7 @@ PAGE_DEFAULT_BEAM = 4
 settings = sidebar.settings()
 st.title("🌳 " + t("beam.title"))
 st.caption(t("beam.caption"))
+widgets.direction_note("beam")
 
 text = widgets.sentence_input()
 search = settings.search

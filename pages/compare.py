@@ -22,6 +22,7 @@ from ui.text import markdown_text
 settings = sidebar.settings()
 st.title("⚖️ " + t("compare.title"))
 st.caption(t("compare.caption"))
+widgets.direction_note("compare")
 
 names = [p.name for p in settings.checkpoints]
 attn_model, fixed_model = models.models_by_attention(settings)

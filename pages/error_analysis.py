@@ -8,7 +8,7 @@ from seq2seq import diagnostics
 from seq2seq.decoding import Search
 from seq2seq.diagnostics import DROPPED_BELOW, REPEATED_ABOVE
 from seq2seq.evaluate import read_eval
-from ui import errors_view, models, notices, sidebar
+from ui import errors_view, models, notices, sidebar, widgets
 from ui.i18n import t
 from ui.text import markdown_text
 
@@ -16,6 +16,7 @@ settings = sidebar.settings()
 translator = settings.translator
 st.title("🔍 " + t("errors.title"))
 st.caption(t("errors.caption", low=f"{DROPPED_BELOW:g}", high=f"{REPEATED_ABOVE:g}"))
+widgets.direction_note("errors")
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -16,8 +16,7 @@ settings = sidebar.settings()
 translator = settings.translator
 st.title("🧭 " + t("home.title"))
 st.markdown(t("home.intro"))
-if settings.direction == "koen":
-    st.info(t("direction.koen_note"), icon="🇰🇷")
+widgets.direction_note("home")
 general = [d for d in translator.train_domains if d != "libreoffice"]
 if general and "libreoffice" in translator.train_domains:
     st.markdown(t("home.domain_mixed", model=translator.name, domains=", ".join(general)))

@@ -23,6 +23,7 @@ folder, translator = settings.folder, settings.translator
 st.title("📇 " + t("card.title", name=translator.name))
 st.caption(models.attention_label(translator))
 st.latex(translator.attention_kind.formula)
+widgets.direction_note("card")
 
 try:
     summary, buckets, config = (

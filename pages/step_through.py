@@ -16,6 +16,7 @@ if classroom.following():  # no sentence box: typing one's own sentence is leavi
     text, top_k = classroom.followed_sentence(lesson), classroom.TOP_K
 else:
     st.caption(t("step.caption"))
+    widgets.direction_note("step")
     text = widgets.sentence_input()
     top_k = st.slider(t("step.top_k"), 3, 10, 5, key="st_topk")
 session = stepper.session_for(settings, text, top_k)

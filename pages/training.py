@@ -16,6 +16,7 @@ settings = sidebar.settings()
 translator = settings.translator
 st.title("🎞️ " + t("training.title"))
 st.caption(t("training.caption"))
+widgets.direction_note("training")
 
 try:
     timeline = read_timeline(settings.folder)

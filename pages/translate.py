@@ -14,6 +14,7 @@ from ui.text import markdown_text
 settings = sidebar.settings()
 st.title("🔤 " + t("translate.title"))
 st.caption(t("translate.caption"))
+widgets.direction_note("translate")
 
 text = widgets.sentence_input()
 result = notices.translate(settings, text)

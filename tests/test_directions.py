@@ -183,6 +183,8 @@ def test_every_page_opens_in_both_directions(app, page, direction):
         app.switch_page(page)
     run(app)
     assert selected_model(app).startswith("koen-") == (direction == "koen")
+    notes = [i.value for i in app.info if "Korean → English" in i.value]
+    assert bool(notes) == (direction == "koen"), notes  # each page says where its lecture point differs
     if direction == "koen" and page in (None, "pages/translate.py"):
         box = next(t for t in app.text_area if t.key == "sentence")
         assert box.label == "Korean sentence" and any("가" <= ch <= "힣" for ch in box.value)
@@ -262,8 +264,10 @@ def test_a_korean_to_english_card_names_its_direction_and_lists_the_lecture_s_te
 
     folder = tmp_path / "koen"
     shutil.copytree(tiny_koen_checkpoint, folder)
-    summary = evaluate_checkpoint(folder, toy_corpus_koen / "test.tsv", Search(beam_size=2), device="cpu",
-                                  show_progress=False)  # fmt: skip
+    evaluate_checkpoint(
+        folder, toy_corpus_koen / "test.tsv", Search(beam_size=2), device="cpu", show_progress=False
+    )
+    summary = json.loads((folder / "eval_summary.json").read_text(encoding="utf-8"))
     assert summary["bleu_tokenize"] == "13a"  # English output: words, not characters
     card = write_card(folder)
     assert card.startswith("# koen: Korean → English") and "Korean, " in card and "English pieces" in card

@@ -600,6 +600,14 @@ DIRECTION_STRINGS = {
     "sentence.label@koen": "Korean sentence",
     "examples.everyday@koen": "Everyday (the lecture's ten, in Korean)",
     "examples.long@koen": "Long (news)",
+    "step.koen_note": "Korean → English: the decoder writes English while reading a verb-final sentence, so the English verb, written early, has to look near the end of the Korean. Guess first asks which Korean word (eojeol, with its particles) it reads.",
+    "beam.koen_note": "Korean → English: Korean often leaves the subject out (배고파요 has no “I”), so the English hypotheses must supply one: they often part ways at the first word.",
+    "compare.koen_note": "Korean → English: lengths count Korean words (eojeol, a word with its particles). The same sentence has about 1.4 times as many English words (the test split's median), so 21+ Korean words is a long sentence indeed.",
+    "errors.koen_note": "Korean → English: lengths count Korean words (eojeol); “reference?” marks an English reference written mostly in Hangul (left untranslated).",
+    "training.koen_note": "Korean → English: the probes are the lecture's sentences in Korean and one long news sentence of the corpus.",
+    "card.koen_note": "Korean → English: this model reads Korean and writes English; the card lists what it makes of the lecture's ten in Korean.",
+    "home.koen_note": "Korean → English: the lecture's example runs the other way here. Its steps still hold: the word order crosses, the lengths differ, and the fixed vector still has to carry the whole sentence. Korean words (eojeol) carry their particles (은/는, 을/를), so one Korean word often feeds two English ones.",
+    "translate.koen_note": "Korean → English: at word level each column is a Korean eojeol (a word with its particles), so one column often feeds two English words: a noun and its article or preposition.",
     "back.title": "Back to {lang}",
     "back.caption": "What the Korean says, translated back by {name}. A second small model: where the two disagree, either may be wrong.",
     "back.caption@koen": "What the English says, translated back by {name}. A second small model: where the two disagree, either may be wrong.",
@@ -640,6 +648,5 @@ DIRECTION_STRINGS = {
     "guess.ask@koen": "Step {i}: which Korean {unit} will the decoder look at most to write {token}?",
     "guess.ask_hidden@koen": "Step {i}: which Korean {unit} will the decoder look at most to write its next English token?",
     "guess.so_far@koen": "English so far:",
-    "direction.koen_note": "The source is Korean here: Korean words (eojeol) carry their particles (은/는, 을/를), so one Korean word often feeds two English ones (a noun and its preposition or article).",
 }
 STRINGS.update(DIRECTION_STRINGS)

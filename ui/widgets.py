@@ -85,6 +85,12 @@ def sentence_input() -> str:
     return st.session_state["_sentence"]
 
 
+def direction_note(page: str) -> None:
+    """Where a page's lecture point reads differently with a Korean source, say so (Korean→English only)."""
+    if current_direction() == "koen":
+        st.info(t(page + ".koen_note"), icon="🔁")
+
+
 def big_text(text: str, size: str = "1.5rem") -> None:
     """A translation, large; every character escaped, so it is text whatever the model or user wrote."""
     if projector():
