@@ -284,3 +284,19 @@ def test_calibration_reads_the_unseen_text_in_the_model_s_source_language(tmp_pa
     assert unseen_sentences(enko) == ["Click OK.", "Save the file."]
     assert unseen_sentences(enko, "ko") == ["확인을 누릅니다.", "파일을 저장합니다."]
     assert unseen_sentences(koen, "ko") == ["확인을 누릅니다."] and unseen_sentences(koen) == ["Click OK."]
+
+
+def test_a_link_to_the_other_direction_s_model_keeps_its_sentence_and_switches_direction(app):
+    app.session_state["_sentence"] = EN
+    run(app)
+    app.query_params.clear()
+    app.query_params["m"] = "koen-tiny-fixed"  # no dir=: the model says its direction
+    app.query_params["s"] = KO
+    run(app)
+    assert selected_model(app) == "koen-tiny-fixed"
+    assert next(t for t in app.text_area if t.key == "sentence").value == KO
+    app.query_params.clear()
+    app.query_params["dir"] = "enko"  # no sentence: the direction's own comes back
+    run(app)
+    assert selected_model(app) == "tiny-additive"
+    assert next(t for t in app.text_area if t.key == "sentence").value == EN

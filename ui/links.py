@@ -44,11 +44,13 @@ def apply(checkpoints: Callable[[], list[str]]) -> View | None:
     st.session_state[REFUSED] = refused
     state = st.session_state
     if view.text is not None:
+        # a direction the link asks for keeps its sentence, and the one it leaves keeps the box's (ui.sidebar)
+        state["_sentence_from_link"] = {"before": state.get("_sentence")}
         state["_sentence"] = view.text
         if "sentence" in state:  # the box keeps what was typed into it unless told: the link's sentence wins
             state["sentence"] = view.text
     if view.direction is not None:
-        state["_dir"] = view.direction
+        state["_dir_from_link"] = view.direction
     if view.checkpoint is not None:
         state["_checkpoint"] = view.checkpoint
         state["_checkpoint_from_link"] = True  # its direction wins over the session's (ui.sidebar)

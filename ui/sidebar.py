@@ -94,21 +94,26 @@ def default_checkpoint(valid: list[Path]) -> str:
     return families.default_name([p.name for p in valid], direction())
 
 
-def remember_sentence(new: str) -> None:
-    """Each direction keeps its own sentence: switching to Korean→English brings back the last Korean
-    sentence (or the lecture's first), not the English one in the box."""
+def remember_sentence(new: str, link: dict | None = None) -> None:
+    """Switch the session to direction `new`. Each direction keeps its own sentence: switching to
+    Korean→English brings back the last Korean sentence (or the lecture's first), not the English one in
+    the box. A link that names its sentence (`link`: what the box held before it) leaves the box as it is."""
     from .widgets import default_sentence  # widgets draws with the sidebar's helpers: import at call time
 
     state = st.session_state
     old = direction()
     if new == old:
         return
+    state[DIRECTION_STATE] = new
+    if link is not None:
+        if link.get("before"):
+            state[f"_sentence@{old}"] = link["before"]
+        return
     if "_sentence" in state:
         state[f"_sentence@{old}"] = state["_sentence"]
     state["_sentence"] = state.get(f"_sentence@{new}", default_sentence(new))
     if "sentence" in state:
         state["sentence"] = state["_sentence"]
-    state[DIRECTION_STATE] = new
 
 
 def _switch_direction() -> None:
@@ -118,20 +123,25 @@ def _switch_direction() -> None:
 def direction_control(by_direction: dict[str, list[Path]]) -> str:
     """The direction switch (shown when both directions have a model) and the direction this run uses.
 
-    A link's model decides its own direction; a direction with no model falls back to one that has, and
-    says so once."""
+    A link's `dir=` says the direction, and a link's model decides its own; a link's sentence stays in the
+    box. A direction with no model falls back to one that has, and says so."""
     state = st.session_state
     available = [d for d in families.DIRECTIONS if by_direction.get(d)]
+    link = state.pop("_sentence_from_link", None)
+    asked = state.pop("_dir_from_link", None)
     if state.pop("_checkpoint_from_link", False):
-        for d in available:
-            if state.get("_checkpoint") in {p.name for p in by_direction[d]}:
-                remember_sentence(d)
+        asked = next(
+            (d for d in available if state.get("_checkpoint") in {p.name for p in by_direction[d]}), asked
+        )
+    if asked is not None:
+        if asked not in available:
+            st.sidebar.warning(t("sidebar.direction_missing", asked=t("direction." + asked)), icon="🔗")
+        else:
+            remember_sentence(asked, link)
     chosen = direction()
     if chosen not in available:
-        st.sidebar.warning(t("sidebar.direction_missing", asked=t("direction." + chosen)), icon="🔗")
         remember_sentence(available[0])
         chosen = available[0]
-    state[DIRECTION_STATE] = chosen
     if len(available) > 1:
         state["dir_switch"] = chosen
         st.sidebar.segmented_control(
