@@ -82,7 +82,7 @@ if channel is not None:  # the other direction's model on every hypothesis: its 
         st.caption(
             t("beam.channel_pick", weight=weight, n=best + 1, text=markdown_text(candidates[best].text))
         )
-    st.caption(t("beam.channel_caption") + " " + t("beam.reverse_help"))
+    st.caption(t("beam.channel_caption"))
 
 candidate = candidates[pick]
 st.subheader(t("beam.hypothesis", n=pick + 1))
