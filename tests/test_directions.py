@@ -194,7 +194,7 @@ def test_the_switch_changes_the_models_the_sentence_and_the_link(app):
     app.session_state["_sentence"] = EN
     run(app)
     assert selected_model(app) == "tiny-additive" and "dir" not in app.query_params
-    app.segmented_control(key="dir_switch").set_value("koen")
+    app.radio(key="dir_switch").set_value("koen")
     run(app)
     assert selected_model(app) == "koen-tiny-additive"
     assert list(app.query_params["dir"]) in (["koen"], list("koen"))
@@ -203,11 +203,11 @@ def test_the_switch_changes_the_models_the_sentence_and_the_link(app):
     app.text_area(key="sentence").input(KO)
     app.button(key="translate").click()
     run(app)
-    app.segmented_control(key="dir_switch").set_value("enko")
+    app.radio(key="dir_switch").set_value("enko")
     run(app)
     assert selected_model(app) == "tiny-additive"
     assert next(t for t in app.text_area if t.key == "sentence").value == EN  # each direction keeps its own
-    app.segmented_control(key="dir_switch").set_value("koen")
+    app.radio(key="dir_switch").set_value("koen")
     run(app)
     assert next(t for t in app.text_area if t.key == "sentence").value == KO
 

@@ -117,7 +117,7 @@ def remember_sentence(new: str, link: dict | None = None) -> None:
 
 
 def _switch_direction() -> None:
-    remember_sentence(st.session_state["dir_switch"] or direction())
+    remember_sentence(st.session_state["dir_switch"])
 
 
 def direction_control(by_direction: dict[str, list[Path]]) -> str:
@@ -144,7 +144,7 @@ def direction_control(by_direction: dict[str, list[Path]]) -> str:
         chosen = available[0]
     if len(available) > 1:
         state["dir_switch"] = chosen
-        st.sidebar.segmented_control(
+        st.sidebar.radio(  # one line each: two long labels side by side would not fit the sidebar
             t("sidebar.direction"), available, format_func=lambda d: t("direction." + d), key="dir_switch",
             on_change=_switch_direction, help=t("sidebar.direction_help"),
         )  # fmt: skip
