@@ -151,6 +151,13 @@ def direction_control(by_direction: dict[str, list[Path]]) -> str:
     return chosen
 
 
+def reverse_model(by_direction: dict[str, list[Path]], chosen: str) -> Path | None:
+    """The other direction's default model (its attention model): back-translation and a second opinion."""
+    other = families.other_direction(chosen)
+    names = {p.name: p for p in by_direction.get(other, [])}
+    return names[families.default_name(list(names), other)] if names else None
+
+
 def checkpoint_label(name: str) -> str:
     """A checkpoint in the picker, with its family first: "General · enko-general-additive"."""
     family = families.family_of(name)
@@ -180,17 +187,12 @@ def settings() -> Settings:
         st.error(t("sidebar.no_checkpoint_long", root=markdown_text(root)))
         _skipped(skipped)
         st.stop()
-    valid = families.ordered(valid)
     by_direction: dict[str, list[Path]] = {}
-    for folder in valid:
+    for folder in families.ordered(valid):
         by_direction.setdefault(checkpoint_direction(folder), []).append(folder)
     chosen_direction = direction_control(by_direction)
     valid = by_direction[chosen_direction]
-    other = families.other_direction(chosen_direction)
-    others = [
-        p.name for p in by_direction.get(other, [])
-    ]  # its attention model: back-translation, a second opinion
-    reverse = root / families.default_name(others, other) if others else None
+    reverse = reverse_model(by_direction, chosen_direction)
     names = [p.name for p in valid]
     if st.session_state.get("_checkpoint") not in names:
         st.session_state["_checkpoint"] = default_checkpoint(valid)
