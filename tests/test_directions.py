@@ -51,6 +51,14 @@ def test_a_korean_to_english_model_translates_steps_and_searches(koen):
     assert len(beam.nbest) >= 2 and beam.tree
 
 
+def test_word_level_attention_groups_korean_pieces_into_eojeol(koen):
+    from seq2seq import word_attention
+
+    words = word_attention(koen.translate(KO))
+    assert words.src_words == [*KO.split(), "</s>"]  # 사용자가 / 파일을 / 엽니다. : each with its particle
+    assert np.allclose(words.matrix.sum(axis=1), 1.0, atol=1e-5)
+
+
 def test_a_checkpoint_made_before_directions_is_english_to_korean_and_loads_unchanged(
     tiny_checkpoint, tmp_path
 ):
