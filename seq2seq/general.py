@@ -180,7 +180,6 @@ HELD_OUT = {
 }
 
 
-
 def read_general_sources(
     folder: str | Path, max_words: int = 80, commercial_only: bool = False
 ) -> dict[str, list[Pair]]:
@@ -309,7 +308,9 @@ def build_general_corpus(
         d for d in held_out if counts["train"].get(d) or counts["test"].get(d)
     ]
     (out / "DATA.md").write_text(
-        _data_md(counts, dropped, call, max_words, held_out, domains, commercial_only, korean_dropped, direction),
+        _data_md(
+            counts, dropped, call, max_words, held_out, domains, commercial_only, korean_dropped, direction
+        ),
         encoding="utf-8",
     )
     return summary

@@ -47,7 +47,7 @@ class View:
     level: str | None = None  # subword | word (Translate's heatmap)
     lang: str | None = None
     projector: bool | None = None
-    lesson: str | None = None  # a lesson's code (seq2seq.lessons)
+    lesson: str | None = None  # a lesson's code (classroom.store)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from classroom.store import LessonStore
 from seq2seq.decoding import APP_SEARCH
-from seq2seq.lessons import LessonStore
 from seq2seq.words import group_words
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

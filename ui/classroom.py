@@ -8,7 +8,7 @@ State per browser session: `_lesson` (the code), `_teacher` (this page teaches i
 student follows the teacher), `_lesson_seen` (the lesson's version this page has taken in: a waiting page
 reruns once when it changes, never again for the same version) and `_lesson_shown` (the view this page
 last wrote or took from the store). Everything the class shares (the view, the rules, each guess, the
-reveals, the end) is in the store (`seq2seq.lessons`), one SQLite file that outlives the server.
+reveals, the end) is in the store (`classroom.store`), one SQLite file that outlives the server.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from seq2seq.lesson_values import LessonError
-from seq2seq.lessons import Lesson, LessonStore, default_path
+from classroom.store import Lesson, LessonStore, default_path
+from classroom.values import LessonError
 from seq2seq.session import TranslationSession
 
 from . import links

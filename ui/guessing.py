@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from seq2seq.lesson_values import LessonError
+from classroom.values import LessonError
 from seq2seq.session import TranslationSession
 from seq2seq.viz.alignment import attention_heatmap
 from seq2seq.viz.decoder_step import class_guesses

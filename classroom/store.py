@@ -28,7 +28,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .lesson_values import (
+from seq2seq.links import LESSON_ALPHABET, MAX_STEP
+from seq2seq.neighbours import cache_dir
+from seq2seq.notices import MAX_INPUT_CHARS
+
+from .values import (
     MAX_TOKEN_ID,
     LessonError,
     check_code,
@@ -38,9 +42,6 @@ from .lesson_values import (
     is_browser_id,
     read_forced,
 )
-from .links import LESSON_ALPHABET, MAX_STEP
-from .neighbours import cache_dir
-from .notices import MAX_INPUT_CHARS
 
 LESSONS_FILE = "lessons.sqlite3"
 LESSONS_ENV = "SEQ2SEQ_LESSONS"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import secrets
 
-from .links import LESSON_CODE, MAX_STEP, clean_text
-from .notices import MAX_INPUT_CHARS
+from seq2seq.links import LESSON_CODE, MAX_STEP, clean_text
+from seq2seq.notices import MAX_INPUT_CHARS
 
 MAX_NAME = 200  # a checkpoint's folder name
 STUDENT_ID = 32  # hex characters of a browser's random id
