@@ -139,6 +139,8 @@ class LightStudent:
     async def guess(self, unit: int) -> tuple[float, float, int]:
         """(sent, answered, status) of one guess for the current step, as the page sends it."""
         view = self.seen()
+        if "starts" not in view:
+            raise ValueError(f"no question in {view}")
         body = {"step": view["step"], "token": view["starts"][unit % len(view["starts"])],
                 "round": view["round"], "nonce": secrets.token_hex(16)}  # fmt: skip
         sent = time.monotonic()
@@ -252,9 +254,9 @@ TALLY_JS = """() => { let last = -1; setInterval(() => {
     if (m && Number(m[1]) !== last) { last = Number(m[1]); window.tallied(last); } } }, 50); }"""
 
 
-async def teacher_opens(browser, url: str):
+async def teacher_opens(context, url: str):
     """The teacher's projector: Step through on the sentence, a lesson opened, Guess first on."""
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
     main = page.locator('[data-testid="stMain"]')
     await page.goto(f"{url}/step_through?s={SENTENCE.replace(' ', '+')}", wait_until="domcontentloaded")
     await main.get_by_text(re.compile("Lesson: the whole class")).click(timeout=TIMEOUT_S * 1000)
@@ -298,7 +300,7 @@ async def one_class(students: int, browsers: int, nexts: int) -> dict:
                 executable_path="/usr/bin/chromium", headless=True, args=local_app.CHROMIUM_ARGS + FOREGROUND
             )
             tally: list[tuple[float, int]] = []
-            context = await browser.new_context()
+            context = await browser.new_context(viewport={"width": 1280, "height": 900})
             await context.expose_function("tallied", lambda n: tally.append((time.monotonic(), n)))
             teacher, code = await teacher_opens(context, url)
             main = teacher.locator('[data-testid="stMain"]')
@@ -311,9 +313,11 @@ async def one_class(students: int, browsers: int, nexts: int) -> dict:
             # everyone joins at once
             started = time.monotonic()
 
+            following = []  # (kept: a task nobody holds may be collected while it runs)
+
             async def join(student: LightStudent) -> None:
                 await student.open_page()
-                asyncio.get_running_loop().create_task(student.follow())
+                following.append(asyncio.create_task(student.follow()))
 
             await asyncio.gather(*(join(s) for s in light), *(b.open() for b in real))
             while any(not s.states for s in light) and time.monotonic() - started < TIMEOUT_S:
@@ -330,7 +334,7 @@ async def one_class(students: int, browsers: int, nexts: int) -> dict:
             waiting = (local_app.cpu_s(proc.pid) - before) / IDLE_S
             memory = local_app.rss_mb(proc.pid)
 
-            next_light, next_real, guess_light, guess_real = [], [], [], []
+            next_light, next_real, guess_light, guess_real, answered_in, refused = [], [], [], [], [], 0
             for n in range(1, nexts + 1):
                 await settled(teacher)
                 clicked = time.monotonic()
@@ -347,6 +351,15 @@ async def one_class(students: int, browsers: int, nexts: int) -> dict:
                     else:
                         next_light.append(when - clicked)
                 next_real += [b.steps[n] - clicked for b in real if n in b.steps]
+                if os.environ.get("HALL_DEBUG"):
+                    print(
+                        n,
+                        time.monotonic() - clicked,
+                        [s.seen() and s.seen().get("step") for s in light],
+                        [b.steps for b in real],
+                        flush=True,
+                    )
+                    await teacher.screenshot(path=f"/tmp/hall-teacher-{n}.png")
                 if n == 1:  # every student guesses at once, on the first step
                     await settled(teacher)
                     tally.clear()
@@ -356,6 +369,8 @@ async def one_class(students: int, browsers: int, nexts: int) -> dict:
                         not tally or tally[-1][1] < students
                     ):
                         await asyncio.sleep(0.02)
+                    answered_in += [answered - s for s, answered, _ in sent]
+                    refused += sum(status != 200 for _, _, status in sent)
                     ordered = sorted((answered, s, kind) for (s, answered, _), kind in
                                      zip(sent, ["light"] * len(light) + ["browser"] * len(real)))  # fmt: skip
                     for k, (_, when, kind) in enumerate(ordered, start=1):
@@ -371,6 +386,9 @@ async def one_class(students: int, browsers: int, nexts: int) -> dict:
             memory = max(memory, local_app.rss_mb(proc.pid))
             for s in light:
                 s.closed = True
+            for task in following:
+                task.cancel()
+            await asyncio.gather(*following, return_exceptions=True)
             await browser.close()
         return {
             "students": students, "browsers": browsers, "nexts": nexts,
@@ -381,6 +399,7 @@ async def one_class(students: int, browsers: int, nexts: int) -> dict:
                                  "all": summary(next_light + next_real)},
             "guess_to_tally": {"light": summary(guess_light), "browser": summary(guess_real),
                                "all": summary(guess_light + guess_real)},
+            "guess_answered": summary(answered_in), "guesses_refused": refused,
             "server_mb": round(memory, 1), "missed_last_change": missed,
             "reconnects": sum(s.reconnects for s in light), "problems": sorted(set(problems)),
         }  # fmt: skip
