@@ -62,7 +62,6 @@ LESSON_ERRORS = (
     "ended",
     "revealed",
     "bad_handoff",
-    "replayed",
 )  # worded in ui/
 
 
@@ -308,7 +307,11 @@ def record_panel(settings: Settings, session: TranslationSession) -> None:
         if not tallies:
             st.caption(t("hall.record_empty"))
         if session.attention is not None:
-            figure = attention_heatmap(session.attention, session.src_tokens, session.tgt_tokens, labels=figure_labels(),
+            labels = {
+                **figure_labels(),
+                "guess_mark": t("hall.class_mark"),
+            }  # the class's pick, not one student's
+            figure = attention_heatmap(session.attention, session.src_tokens, session.tgt_tokens, labels=labels,
                                        marks=most_picked(session, unit, tallies), title=t("hall.record_title"))  # fmt: skip
             chart(figure, "lesson_record", name=png_name(settings, session.source, f"lesson-{code}"))
         names = {c: t("hall.col." + c) for c in ("step", "wrote", "guesses", "picked", "top")}

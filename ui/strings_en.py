@@ -608,6 +608,7 @@ STRINGS = {
     "hall.record_help": "Per step: the word the class picked most, the share of the class on the model's top word, α of each word, and the number of guesses. Browsers are counted; no student is named.",
     "hall.record_csv": "Download the record (CSV)",
     "hall.record_title": "The class's most-picked word (×) on the model's α, step by step",
+    "hall.class_mark": "the class's most picked",
     "hall.record_empty": "No step has guesses yet.",
     "hall.col.step": "step",
     "hall.col.wrote": "wrote",

@@ -591,6 +591,7 @@ STRINGS = {
     "hall.record_help": "단계마다: 반이 가장 많이 고른 단어, 모델의 1위 단어를 고른 비율, 단어마다의 α, 추측 수. 브라우저를 셀 뿐, 학생 이름은 없습니다.",
     "hall.record_csv": "기록 내려받기 (CSV)",
     "hall.record_title": "반이 가장 많이 고른 단어(×)와 모델의 α, 단계별",
+    "hall.class_mark": "반이 가장 많이 고른 것",
     "hall.record_empty": "아직 추측이 있는 단계가 없습니다.",
     "hall.col.step": "단계",
     "hall.col.wrote": "쓴 토큰",
