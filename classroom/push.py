@@ -107,7 +107,7 @@ class Hall:
 
     async def _broadcast(self, channel: Channel) -> None:
         """Read the version row every `poll_s`; on a change, build and publish the view once."""
-        written, written_at, alone_since = None, 0.0, None
+        written, written_at, alone_since, version = None, 0.0, None, None
         while not self.closing.is_set():
             try:
                 version = await asyncio.to_thread(self._version, channel.code)
@@ -123,8 +123,12 @@ class Hall:
                 if self._present and (count != written or (count and now - written_at > PRESENCE_EVERY_S)):
                     await asyncio.to_thread(self._present, channel.code, count)
                     written, written_at = count, now
-            except Exception:  # noqa: BLE001 - a store or model error: logged, tried again next poll
-                _LOG.exception("lesson %s: the broadcaster could not read the lesson", channel.code)
+            except Exception:  # noqa: BLE001 - a store or model error: logged once, tried again on the next change
+                if version is not None and channel.version != version:
+                    _LOG.exception(
+                        "lesson %s: the broadcaster could not build version %s", channel.code, version
+                    )
+                    channel.version = version
             if channel.subscribers:
                 alone_since = None
             elif alone_since is None:

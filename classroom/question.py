@@ -85,7 +85,11 @@ def state(lesson: Lesson) -> dict:
     if lesson.ended or not lesson.sentence or lesson.step < 1:
         return view
     with _lock:
-        session = session_at(lesson)
+        try:
+            session = session_at(lesson)
+        except (ValueError, OSError) as exc:  # the lesson's model is not on this server (several machines)
+            view["problem"] = f"model: {exc}"
+            return view
         if not session.steps:
             return view
         step = session.steps[-1]
