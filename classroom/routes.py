@@ -115,10 +115,6 @@ class Classroom:
     def _present(self, code: str, students: int) -> None:
         self.store.present(PROCESS, code, students)
 
-    def connected(self, code: str) -> int:
-        """Students connected to this lesson now, over every process on the store."""
-        return self.store.connected(code)
-
     # ------------------------------------------------------------------ the routes
     def routes(self) -> list:
         return [
