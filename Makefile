@@ -19,16 +19,17 @@ $(BIN)/pytest: requirements-dev.txt requirements.txt $(BIN)/streamlit
 	$(BIN)/pip install -q -r requirements-dev.txt
 	@touch $@
 
-app: $(BIN)/streamlit  ## start the app on the shipped checkpoint, on http://127.0.0.1:8501
-	$(BIN)/streamlit run app.py
+app: $(BIN)/streamlit  ## start the app (and the students' light page) on http://127.0.0.1:8501
+	$(BIN)/streamlit run serve.py
 
 classroom: $(BIN)/streamlit  ## serve the app to the students' devices on this network (read the README's warning first)
 	@echo "Serving Seq2Seq Attention Explorer to every device on this network, on port 8501."
 	@echo "Anyone who can reach this machine can use it: a school or home network, not a cafe or a conference."
 	@echo "Students open http://$$(hostname -I 2>/dev/null | cut -d' ' -f1):8501/?lang=ko  (Ctrl+C stops the server)"
-	@echo "Share links and QR codes (sidebar: Share this view; Step through: Lesson) use that address."
+	@echo "Share links and QR codes (sidebar: Share this view; Step through: Lesson) use that address;"
+	@echo "a lesson's students follow on its light page, http://.../class/<code>."
 	SEQ2SEQ_SHARE_URL=http://$$(hostname -I 2>/dev/null | cut -d' ' -f1):8501 \
-	  $(BIN)/streamlit run app.py --server.address 0.0.0.0 --server.port 8501
+	  $(BIN)/streamlit run serve.py --server.address 0.0.0.0 --server.port 8501
 
 browser-deps:  ## Debian Chromium + Korean and emoji fonts for the real-browser tests (never `playwright install`)
 	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi nanum && \

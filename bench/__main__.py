@@ -6,6 +6,7 @@ python -m bench all             # everything
 python -m bench latency --repeats 5 --checkpoint checkpoints/enko-software-fixed
 python -m bench explain         # attribution of a 30-word sentence, nearest-example index and queries
 python -m bench classroom       # click-to-visible on Step through and Translate, 30 sessions at once, a lesson
+python -m bench hall --students 30,100,200   # a lecture hall on the light page: join, push, guesses, CPU
 python -m bench training        # training throughput: batch size, bf16 autocast, torch.compile (general corpus)
 python -m bench families        # which family knows a sentence better: how often each test split is sent across
 python -m bench search          # greedy, beam, length and coverage penalties, no-repeat: dev chrF by domain and length
@@ -20,6 +21,7 @@ from . import (
     classroom,
     explain,
     families,
+    hall,
     latency,
     peer,
     recipes,
@@ -37,6 +39,7 @@ BENCHMARKS = {
     "speedups": speedups,
     "training": training,
     "classroom": classroom,
+    "hall": hall,
     "families": families,
     "search": search,
     "rerank": rerank,

@@ -9,18 +9,13 @@ a whole class (30 browser sessions) translating and stepping at once.
   step three times on Step through, all at once. Every page must show its own sentence's translation
   (no cross-talk) and no exception; the p95 of every interaction is reported.
 
-- lesson: a teacher opens a lesson on Step through and takes one step; `--students` contexts open the
-  share link read from the teacher's page, each picks a source token, then all press Guess at once.
-  Timed: from each student's Guess click to the teacher's tally counting it (the teacher's page is never
-  clicked; its fragment refreshes by itself), median and p95; the server's memory with every student
-  joined; then the teacher's Next to each student's page showing step 2; and the server's CPU (from
-  /proc) while all wait on a question, while all wait and one of them leaves the lesson to type their
-  own sentence, for the guesses, and for that step.
+- a lesson: measured by `python -m bench hall` since issue 35 (the students' light page); the lesson rows
+  a saved result may still hold are those of the Streamlit student page before it.
 
 `--before DIR` times another checkout of the app the same way (a `git worktree` of an older commit, on
 the same checkpoints), for a before/after.
 
-    python -m bench classroom [--clicks 20] [--sessions 30] [--students 30] [--before DIR]
+    python -m bench classroom [--clicks 20] [--sessions 30] [--before DIR]
 """
 
 from __future__ import annotations
@@ -33,7 +28,6 @@ import time
 from pathlib import Path
 
 from . import local_app
-from .lesson_timing import a_lesson
 from .page_timing import CLASS_SENTENCES, TIMEOUT_MS, summary, timed, translate_on, wait_settled
 
 SENTENCE = "Select the text that you want to copy, then choose Edit - Copy."
@@ -150,7 +144,7 @@ def _commit(app_dir: Path) -> str:
     return out.stdout.strip()[:90] if out.returncode == 0 else ""
 
 
-def run(repeats: int, sessions: int, app_dir: Path | None, students: int = 0) -> dict:
+def run(repeats: int, sessions: int, app_dir: Path | None) -> dict:
     from playwright.sync_api import sync_playwright
 
     app_dir = app_dir or local_app.REPO
@@ -178,8 +172,6 @@ def run(repeats: int, sessions: int, app_dir: Path | None, students: int = 0) ->
                 }
                 if sessions:
                     results["class"] = a_class(url, browser, sessions, step_path, translate_path)
-                if students:
-                    results["lesson"] = a_lesson(url, browser, students, proc.pid)
             finally:
                 browser.close()
     finally:
@@ -243,12 +235,11 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--clicks", type=int, default=20)
     parser.add_argument("--sessions", type=int, default=30)
-    parser.add_argument("--students", type=int, default=30, help="students in the lesson (0: no lesson)")
     parser.add_argument(
         "--before", type=Path, default=None, help="another checkout of the app, timed the same way"
     )
     args = parser.parse_args(argv)
-    results = {"after": run(args.clicks, args.sessions, None, args.students)}
+    results = {"after": run(args.clicks, args.sessions, None)}
     if args.before is not None:
         results["before"] = run(args.clicks, 0, args.before)
     print(table(results))

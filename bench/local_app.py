@@ -1,5 +1,6 @@
-"""The app served on loopback for a real browser: shared by the browser tests, `bench app` and the
-README screenshot script, so all three start, probe and stop `streamlit run app.py` the same way."""
+"""The app served on loopback for a real browser: shared by the browser tests, the benchmarks and the
+README screenshot script, so all start, probe and stop `streamlit run serve.py` (the explorer and the
+students' light page in one process) the same way."""
 
 from __future__ import annotations
 
@@ -43,10 +44,11 @@ def healthy(url: str) -> bool:
 def start(
     port: int, log=subprocess.DEVNULL, env: dict | None = None, cwd: Path | None = None
 ) -> subprocess.Popen:
-    """`streamlit run app.py` on 127.0.0.1:`port`, in its own process group (so `stop` ends it all);
-    `cwd` serves another checkout of the app (a before/after benchmark)."""
+    """`streamlit run serve.py` on 127.0.0.1:`port`, in its own process group (so `stop` ends it all);
+    `cwd` serves another checkout of the app (a before/after benchmark: one without serve.py runs app.py)."""
+    script = "serve.py" if ((cwd or REPO) / "serve.py").exists() else "app.py"
     command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        sys.executable, "-m", "streamlit", "run", script,
         "--server.address", "127.0.0.1",
         "--server.port", str(port),
         "--server.headless", "true",

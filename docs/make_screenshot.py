@@ -23,8 +23,8 @@ from playwright.sync_api import sync_playwright
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from the repo root: `bench` is beside `docs`
 from bench import local_app  # noqa: E402
-from seq2seq.lesson_values import new_student_id  # noqa: E402
-from seq2seq.lessons import LessonStore  # noqa: E402
+from classroom.store import LessonStore  # noqa: E402
+from classroom.values import new_student_id  # noqa: E402
 
 SENTENCE = "How are you?"
 SETTLED = (

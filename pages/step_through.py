@@ -1,6 +1,6 @@
 """Step through: decode one step at a time, see e, α and c with their numbers, force another token or put
 the attention somewhere else, and see how the rest of the translation changes. In class: guess first,
-and follow (or lead) a lesson."""
+and lead a lesson (the students follow it on their light page, classroom/)."""
 
 import streamlit as st
 
@@ -8,22 +8,18 @@ from ui import browser, classroom, guessing, links, notices, reverse, sidebar, s
 from ui.i18n import t
 from ui.text import markdown_text
 
-lesson = classroom.follow()  # before the sidebar: a page in a lesson takes the lesson's sentence and model
+classroom.follow()  # before the sidebar: a teacher's page takes the stored lesson's sentence and model
 settings = sidebar.settings()
 st.title("👣 " + t("step.title"))
 classroom.notices()
-if classroom.following():  # no sentence box: typing one's own sentence is leaving the lesson (Explore alone)
-    text, top_k = classroom.followed_sentence(lesson), classroom.TOP_K
-else:
-    st.caption(t("step.caption"))
-    widgets.direction_note("step")
-    text = widgets.sentence_input()
-    top_k = st.slider(t("step.top_k"), 3, 10, 5, key="st_topk")
+st.caption(t("step.caption"))
+widgets.direction_note("step")
+text = widgets.sentence_input()
+top_k = st.slider(t("step.top_k"), 3, 10, 5, key="st_topk")
 session = stepper.session_for(settings, text, top_k)
 if session is None:
     st.stop()
-if not classroom.following():
-    classroom.lesson_panel(settings)
+classroom.lesson_panel(settings)
 target, forced = links.pending_step(), None
 if (place := classroom.lesson_step(session, settings)) is not None:
     target, forced = place  # the lesson's step, and the tokens the teacher forced on the way
@@ -43,22 +39,18 @@ max_len = settings.search.max_len
 @st.fragment
 def stepping() -> None:
     """Everything a click on the stepper changes; it reruns alone, so a step shows at once."""
-    full = True
-    if classroom.following():
-        st.info(t("lesson.following"))
-        full = st.toggle(t("lesson.everything"), key="st_everything", help=t("lesson.everything_help"))
-    else:
-        stepper.controls(session, max_len)
+    stepper.controls(session, max_len)
     links.write(step=len(session.steps))
     classroom.publish(settings, session)
     st.caption(
         t("step.source", n=len(session.src_tokens)) + " " + markdown_text(" ".join(session.src_tokens))
     )
     if not session.steps:
-        st.info(t("lesson.wait_start") if classroom.following() else t("step.nothing_yet"))
+        st.info(t("step.nothing_yet"))
         return
     shown = guessing.gate(settings, session)  # guess first: the step stays hidden until then
     guessing.tally(settings, session)  # the teacher's: under the question and Reveal, on one screen
+    classroom.record_panel(settings, session)  # the teacher's download of the class's results
     if not shown:
         return
     step_slot, tools_slot, whatif_slot = st.container(), st.container(), st.container()  # top to bottom
@@ -68,11 +60,9 @@ def stepping() -> None:
             stepper.whatif_view(settings, session)
     with step_slot:
         guessing.score(settings, session)
-        stepper.current_step(settings, session, full)
+        stepper.current_step(settings, session)
         if session.finished and session.text:  # the translation is done: what it says back
             reverse.back_translation(settings, session.text)
-    if classroom.following():
-        return
     with tools_slot:
         stepper.force_controls(session, max_len)
         stepper.edit_controls(session, max_len)

@@ -49,7 +49,7 @@ class View:
     level: str | None = None  # subword | word (Translate's heatmap)
     lang: str | None = None
     projector: bool | None = None
-    lesson: str | None = None  # a lesson's code (seq2seq.lessons)
+    lesson: str | None = None  # a lesson's code (classroom.store)
     direction: str | None = None  # enko | koen: which way the models translate
 
 

@@ -90,22 +90,30 @@ def test_app_cold_start_smoke_run():
 
 @pytest.mark.skipif(os.environ.get("SEQ2SEQ_SKIP_BROWSER") == "1", reason="no browser tests on request")
 def test_classroom_smoke_run():
-    """Click-to-visible timing, a small class at once, and a lesson of two students, on the shipped model
-    in Chromium."""
+    """Click-to-visible timing and a small class at once, on the shipped model in Chromium."""
     from bench import classroom
 
-    results = {"after": classroom.run(repeats=1, sessions=2, app_dir=None, students=2)}
+    results = {"after": classroom.run(repeats=1, sessions=2, app_dir=None)}
     clicks = results["after"]["clicks"]
     assert set(clicks) == {"next", "back", "force", "word level"} and all(
         0 < r["median_ms"] <= r["settled"]["median_ms"] for r in clicks.values()
     )
     assert results["after"]["class"]["problems"] == [] and results["after"]["class"]["interactions"]["n"] == 8
-    lesson = results["after"]["lesson"]
-    assert lesson["problems"] == [] and lesson["guess_to_tally"]["n"] == 2 and lesson["server_mb_joined"] > 0
-    assert lesson["next_to_students"]["n"] == 2 and lesson["server_cpu"]["guesses_s"] > 0
-    assert "| next | 1 |" in classroom.table(results) and "**A lesson:** 2 students" in classroom.table(
-        results
-    )
+    assert "| next | 1 |" in classroom.table(results)
+
+
+@pytest.mark.skipif(os.environ.get("SEQ2SEQ_SKIP_BROWSER") == "1", reason="no browser tests on request")
+def test_hall_smoke_run():
+    """A small lecture hall on the light page: light clients and one Chromium student, two Nexts."""
+    import asyncio
+
+    from bench import hall
+
+    run = asyncio.run(hall.one_class(students=4, browsers=1, nexts=2))
+    assert run["problems"] == [] and run["missed_last_change"] == 0 and run["guesses_refused"] == 0
+    assert run["next_to_students"]["light"]["n"] == 6 and run["next_to_students"]["browser"]["n"] == 2
+    assert run["guess_to_tally"]["all"]["n"] == 4 and run["server_mb"] > 0
+    assert "| 4 (1 in Chromium) |" in hall.table({"runs": [run]})
 
 
 def test_explain_smoke_run(tiny_checkpoint, toy_corpus, tmp_path):

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from classroom import question
+from classroom.store import LessonStore
 from seq2seq.decoding import APP_SEARCH
-from seq2seq.lessons import LessonStore
-from seq2seq.words import group_words
+from seq2seq.words import group_sums, group_words, word_text
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TOY = "the user opens the file now ."
@@ -261,7 +262,7 @@ def pick_and_guess(at: AppTest, unit: int) -> AppTest:
     return ran(at)
 
 
-def test_a_student_follows_the_teacher_and_the_guess_reaches_the_teacher_s_tally(
+def test_the_class_s_guesses_reach_the_teacher_s_tally_and_a_student_explores_alone(
     family_dir, env, monkeypatch
 ):
     monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
@@ -272,72 +273,49 @@ def test_a_student_follows_the_teacher_and_the_guess_reaches_the_teacher_s_tally
         TOY, 2, "enko-general-additive", True,
     )  # fmt: skip
     assert "Step 2: which English word" in texts(teacher)  # the projector asks what the class answers
+    link = teacher.code[0].value  # the students' light page: the code and the language, nothing else
+    assert link.endswith(f"/class/{code}?lang=en") and "teach" not in link
+    assert "Guesses in: 0" in texts(teacher) and "Students connected now: 0" in texts(teacher)
 
-    student = ran(start(family_dir, "pages/step_through.py", {"lesson": code.lower()}))
-    # following: no sentence box to type in (typing is leaving, by Explore alone), the teacher's rules
-    assert not [a for a in student.text_area if a.key == "sentence"] and student.session_state["_following"]
-    assert TOY.replace(".", "\\.") in texts(student) and not [
-        w for w in student.toggle if w.key == "st_guess"
-    ]
-    assert "Step 2: which English word" in texts(student)
-    pick_and_guess(student, 1)
-    word = group_words(student.session_state["st_session"].src_tokens)[1]  # "user": a word is guessed whole
-    assert lesson_store(env).tally(code, TOY, "enko-general-additive", 2) == {word[0]: 1}
-    # the answer waits for Reveal: no α, e, rank or chart of this step on the student's page
-    assert "Step 2: you picked user. The answer comes" in texts(student) and "α =" not in texts(student)
-    assert not figures(student, "step_bars") and not figures(student, "attention_heatmap")
-    pick_and_guess(student, 2)  # a second guess replaces the first: still one vote
-    assert sum(lesson_store(env).tally(code, TOY, "enko-general-additive", 2).values()) == 1
-
+    # two browsers guess (as the light page's route stores them); one changes its mind: still one vote
+    words = group_words(teacher.session_state["st_session"].src_tokens)
+    first, second = "a" * 32, "b" * 32
+    for student, word in ((first, 1), (second, 2), (first, 2)):
+        lesson_store(env).guess(code, student, TOY, "enko-general-additive", 2, words[word][0])
     ran(teacher)
     tally = figures(teacher, "class_guesses")
     assert (
-        tally and tally[0]["layout"]["meta"]["students"] == 1 and not tally[0]["layout"]["meta"]["revealed"]
+        tally and tally[0]["layout"]["meta"]["students"] == 2 and not tally[0]["layout"]["meta"]["revealed"]
     )
+    assert "Guesses in: 2" in texts(teacher)
     next(b for b in teacher.button if (b.key or "").startswith("reveal")).click()
     ran(teacher)
     assert figures(teacher, "class_guesses")[0]["layout"]["meta"]["revealed"]
-    ran(student)  # (its page polls the lesson's version and reruns when it changes)
-    assert "Step 2: you picked" in texts(student) and "α = " in texts(student)
-    # a following student's page is light (a phone): e and α, α so far; the rest on request
-    assert figures(student, "step_bars") and figures(student, "attention_heatmap")
-    assert not figures(student, "topk_bar") and not student.get("latex")
-    student.toggle("st_everything").set_value(True)
-    ran(student)
-    assert figures(student, "topk_bar") and figures(student, "context_strip") and student.get("latex")
+    assert lesson_store(env).get(code).revealed == {2}
 
-    student.button("lesson_explore").click()  # a student may leave to explore alone, and rejoin
-    ran(student)
-    assert not student.session_state["_following"] and student.button("st_next")
-    assert student.text_area("sentence").value == TOY  # the page is theirs: the box, on the lesson's sentence
-    student.button("lesson_rejoin").click()
-    ran(student)
-    assert student.session_state["_following"]
+    # Explore alone: a student's browser opens the explorer with the lesson's code; the page is theirs,
+    # with the way back to the light page
+    student = ran(start(family_dir, "pages/step_through.py", {"lesson": code.lower(), "s": TOY, "step": "2"}))
+    assert not student.session_state["_teacher"] and student.text_area("sentence").value == TOY
+    assert len(student.session_state["st_session"].steps) == 2 and student.button("st_next")
+    assert f"lesson **{code}** goes on without you" in texts(student)
+    assert not [b for b in student.button if b.key == "lesson_clear"]  # no co-teacher
 
 
-def test_clear_lets_everyone_guess_again_and_the_end_is_said(family_dir, env, monkeypatch):
+def test_clear_lets_everyone_guess_again_and_the_end_is_stored(family_dir, env, monkeypatch):
     monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
     teacher, code = opened_lesson(family_dir, {"s": TOY, "step": "1"}, st_guess=True, st_guess_mode="hidden")
-    student = ran(start(family_dir, "pages/step_through.py", {"lesson": code}))
-    assert "to write its next Korean token" in texts(student)  # the teacher's "keep it hidden" reached it
-    pick_and_guess(student, 0)
-    assert "Step 1: you picked" in texts(student)
+    lesson = lesson_store(env).get(code)
+    assert lesson.hidden and lesson.cleared == 0
+    lesson_store(env).guess(code, "c" * 32, TOY, "enko-general-additive", 1, 0)
     teacher.button("lesson_clear").click()
     ran(teacher)
     assert lesson_store(env).tally(code, TOY, "enko-general-additive", 1) == {}
-    ran(student)
-    assert "you picked" not in texts(student) and "Step 1: which English word" in texts(student)
-    pick_and_guess(student, 1)  # the same student guesses again
-    assert sum(lesson_store(env).tally(code, TOY, "enko-general-additive", 1).values()) == 1
-
+    assert lesson_store(env).get(code).cleared == 1  # the light pages drop their guesses
     teacher.button("lesson_end").click()
     ran(teacher)
     assert "_lesson" not in teacher.session_state and lesson_store(env).get(code).ended
-    ran(student)
-    assert f"Your teacher ended lesson {code}" in texts(student) and not student.session_state.get(
-        "_following"
-    )
-    assert student.text_area("sentence").value == TOY and student.button("st_next")  # the page is theirs
+    assert f"You ended lesson {code}" in texts(teacher)
 
 
 def test_the_teacher_s_key_is_in_no_link_and_another_device_takes_it_once(family_dir, env, monkeypatch):
@@ -363,7 +341,7 @@ def test_the_teacher_s_key_is_in_no_link_and_another_device_takes_it_once(family
     assert teacher.session_state["st_session"].steps and len(teacher.session_state["st_session"].steps) == 2
     assert "was moved on another page" in texts(teacher)
     again = ran(start(family_dir, "pages/step_through.py", {"lesson": code, "teach": token}))  # used once
-    assert not again.session_state.get("_teacher") and again.session_state["_following"]
+    assert not again.session_state.get("_teacher") and again.session_state["_lesson"] == code
     assert "used already or is too old" in texts(again)
 
 
@@ -417,10 +395,11 @@ def test_a_class_on_one_step_shares_its_figures_yet_each_keeps_its_size_and_lang
     assert z(plain) == z(big) == z(korean)
 
 
-def test_a_token_the_teacher_forces_is_forced_on_every_student_s_page(family_dir, env, monkeypatch):
+def test_a_token_the_teacher_forces_is_forced_in_the_class_s_view(family_dir, env, monkeypatch):
+    """The view the light page is pushed (classroom.question) replays the teacher's forced path; before
+    Reveal it holds no α (nor the Korean token, when hidden), after Reveal the step's α per word."""
     monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(family_dir))
     teacher, code = opened_lesson(family_dir, {"s": TOY, "step": "2"})
-    student = ran(start(family_dir, "pages/step_through.py", {"lesson": code}))
     pick = next(s for s in teacher.selectbox if (s.key or "").startswith("st_force_pick"))
     pick.set_value(pick.options[1])  # the runner-up, as Force offers it
     teacher.button("st_force").click()
@@ -428,12 +407,22 @@ def test_a_token_the_teacher_forces_is_forced_on_every_student_s_page(family_dir
     forced = teacher.session_state["st_session"].forced
     assert forced and forced[0][0] == 1
     assert lesson_store(env).get(code).forced == forced
-    ran(student)
-    assert student.session_state["st_session"].forced == forced
-    assert student.session_state["st_session"].tgt_tokens == teacher.session_state["st_session"].tgt_tokens
     teacher.toggle("st_guess").set_value(True)  # Guess first is the teacher's to switch on, for the class
     ran(teacher)
-    ran(student)
-    written = teacher.session_state["st_session"].tgt_tokens[-1].lstrip("▁")
-    assert any(f"Step 2: which English word will the decoder look at most to write {written}" in str(h.value)
-               for h in student.subheader), [h.value for h in student.subheader]  # fmt: skip
+    session = teacher.session_state["st_session"]
+    view = question.state(lesson_store(env).get(code))
+    assert view["step"] == 2 and view["written"] == session.tgt_tokens[-1].lstrip("▁")
+    assert view["labels"] == [word_text(session.src_tokens, g) for g in group_words(session.src_tokens)]
+    assert not view["revealed"] and "weights" not in view and "top" not in view
+    next(b for b in teacher.button if (b.key or "").startswith("reveal")).click()
+    ran(teacher)
+    view = question.state(lesson_store(env).get(code))
+    alpha = group_sums(session.steps[-1].weights, group_words(session.src_tokens))
+    assert view["revealed"] and view["weights"] == pytest.approx(alpha.tolist(), abs=1e-4)
+    assert view["top"] == int(alpha.argmax())
+    teacher.segmented_control("st_guess_mode").set_value("hidden")  # the class no longer sees the token
+    ran(teacher)
+    next(b for b in teacher.button if b.key == "st_next").click()
+    ran(teacher)
+    view = question.state(lesson_store(env).get(code))
+    assert view["step"] == 3 and "written" not in view and "so_far" not in view and "weights" not in view

@@ -20,7 +20,13 @@ PREFIXED = re.compile(r"""\bt\(\s*(?:f?)["']([a-z_.]+\.)(?:["']\s*\+|\{)""")
 
 
 def code_files() -> list[Path]:
-    return [REPO / "app.py", *sorted((REPO / "ui").glob("*.py")), *sorted((REPO / "pages").glob("*.py"))]
+    return [
+        REPO / "app.py",
+        *sorted((REPO / "ui").glob("*.py")),
+        *sorted((REPO / "pages").glob("*.py")),
+        *sorted((REPO / "classroom").glob("*.py")),
+        *sorted((REPO / "classroom" / "static").glob("*.js")),
+    ]
 
 
 def fields(text: str) -> set[str]:

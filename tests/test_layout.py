@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("seq2seq", "ui", "pages", "bench")
+PACKAGES = ("seq2seq", "classroom", "ui", "pages", "bench")
 CATALOGUES = {"ui/strings_en.py", "ui/strings_ko.py"}  # the interface's words, one string each
 MAX_MODULE, MAX_FUNCTION, MAX_PAGE = 450, 80, 160
 
 
 def project_files() -> list[Path]:
-    files = [ROOT / "app.py"]
+    files = [ROOT / "app.py", ROOT / "serve.py"]
     for package in PACKAGES:
         files += sorted(
             p
@@ -138,3 +138,14 @@ def test_rooms_stay_small(path):
         assert lines <= MAX_MODULE, f"{rel} has {lines} lines: it holds two things"
     long = [(name, n) for name, n in function_lengths(path) if n > MAX_FUNCTION]
     assert not long, f"{rel}: {long}"
+
+
+def test_the_model_library_knows_nothing_of_lessons_or_the_interface():
+    """seq2seq/ is the model library: the lesson (classroom/) and the explorer (ui/) build on it, never
+    the other way round."""
+    files = project_files()
+    modules = {module_name(p) for p in files}
+    for path in (p for p in files if module_name(p).startswith("seq2seq")):
+        outside = {m for m in imports(path, modules) if not m.startswith("seq2seq")}
+        assert not outside, (module_name(path), outside)
+        assert "lesson" not in path.name

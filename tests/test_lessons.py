@@ -1,4 +1,4 @@
-"""Tests for seq2seq.lessons: the class's shared store in SQLite (WAL), under load, across a restart,
+"""Tests for classroom.store: the class's shared store in SQLite (WAL), under load, across a restart,
 and against forged input."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from seq2seq.lesson_values import LessonError, new_student_id
-from seq2seq.lessons import LessonStore
+from classroom.store import LessonStore
+from classroom.values import LessonError, new_student_id
 
 SENTENCE, MODEL = "How are you?", "enko-general-additive"
 

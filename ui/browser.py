@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from seq2seq.lesson_values import is_browser_id, new_student_id
+from classroom.values import BROWSER_COOKIE, COOKIE_DAYS, is_browser_id, new_student_id
 
 BROWSER, BROWSER_KEPT = "_browser", "_browser_kept"
-BROWSER_COOKIE = "s2s_browser"
-COOKIE_DAYS = 365
 
 
 def browser_id() -> str:

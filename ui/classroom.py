@@ -1,14 +1,15 @@
-"""Step through in class: a *lesson* puts the whole class on the teacher's sentence, model and step, with
-the teacher's rules; *Guess first* (`guessing`) runs inside it, and `browser` says who is who.
+"""Step through in class, the teacher's side: a *lesson* puts the whole class on the teacher's sentence,
+model and step, with the teacher's rules; *Guess first* (`guessing`) runs inside it, and `browser` says
+who is who. The students follow on a light page of their own (`classroom.routes`), pushed to them; a
+student who opens the explorer from a lesson explores alone, with a link back to that page.
 
 The store knows a teacher by the hash of the id of the browser that opened the lesson (or that scanned
 *Teach from another device*). Nothing secret is ever in the address bar, the page text or a link.
 
-State per browser session: `_lesson` (the code), `_teacher` (this page teaches it), `_following` (a
-student follows the teacher), `_lesson_seen` (the lesson's version this page has taken in: a waiting page
-reruns once when it changes, never again for the same version) and `_lesson_shown` (the view this page
-last wrote or took from the store). Everything the class shares (the view, the rules, each guess, the
-reveals, the end) is in the store (`seq2seq.lessons`), one SQLite file that outlives the server.
+State per browser session: `_lesson` (the code), `_teacher` (this page teaches it), `_lesson_seen` (the
+lesson's version this page has taken in: a teacher's page left behind by another of the teacher's pages
+reruns once when it changes) and `_lesson_shown` (the view this page last wrote or took from the store). Everything the class shares (the view, the rules, each guess, the
+reveals, the end) is in the store (`classroom.store`), one SQLite file that outlives the server.
 """
 
 from __future__ import annotations
@@ -17,24 +18,27 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from seq2seq.lesson_values import LessonError
-from seq2seq.lessons import Lesson, LessonStore, default_path
+from classroom.record import lesson_record, most_picked, record_csv
+from classroom.store import Lesson, LessonStore, default_path
+from classroom.values import LessonError
+from seq2seq.export import file_name
 from seq2seq.session import TranslationSession
+from seq2seq.viz.alignment import attention_heatmap
 
 from . import links
 from .browser import browser_id
+from .figures import chart, figure_labels, png_name
 from .i18n import t
 from .models import Settings
 from .sidebar import FRAMED, projector
-from .text import markdown_text
 from .widgets import row
 
-LESSON, TEACHER, FOLLOWING = "_lesson", "_teacher", "_following"
+LESSON, TEACHER = "_lesson", "_teacher"
 SEEN, SHOWN, TAKE_STEP = "_lesson_seen", "_lesson_shown", "_lesson_take_step"
 GUESSES, PROBLEM, NOTICE, HANDOFF = "_guesses", "_lesson_problem", "_lesson_notice", "_lesson_handoff"
-POLL_S = 1.5  # how often a page in a lesson looks for the lesson's next change, and the tally refreshes
+POLL_S = 1.5  # how often a teacher's page looks for a change made by another of the teacher's pages
+TALLY_POLL_S = 0.5  # how often the teacher's tally refreshes: a guess is on the projector within a second
 TALLY = "_tally_figure"  # (what it shows, the figure): the teacher's tally, drawn again as it is when nothing changed
-TOP_K = 5  # the top-k a following student's page asks for (the slider is the teacher's)
 
 
 def store() -> LessonStore:
@@ -47,7 +51,7 @@ def _store(path: str) -> LessonStore:
     return LessonStore(path)
 
 
-# --------------------------------------------------------------------------- joining and following
+# --------------------------------------------------------------------------- joining and leading
 LESSON_ERRORS = (
     "no_lesson",
     "bad_code",
@@ -68,14 +72,14 @@ def say_problem(exc: LessonError) -> None:
 
 def _enter(code: str, teacher: bool) -> None:
     state = st.session_state
-    state[LESSON] = code
-    state[TEACHER], state[FOLLOWING] = teacher, not teacher
+    state[LESSON], state[TEACHER] = code, teacher
     for key in (SEEN, SHOWN, HANDOFF):
         state.pop(key, None)
 
 
 def join(code: str) -> None:
-    """Into a lesson by its code: as its teacher when this browser is one, else as a student."""
+    """Into a lesson by its code: as its teacher when this browser is one, else as a student exploring
+    alone (a link from the light page's *Explore alone*), with the way back to the light page."""
     try:
         lesson = store().get(code)
         if lesson.ended:
@@ -87,19 +91,14 @@ def join(code: str) -> None:
     _enter(lesson.code, teacher)
 
 
-def rejoin() -> None:
-    """*Follow the teacher again*: the next run takes the lesson's current step."""
-    st.session_state[FOLLOWING] = True
-    st.session_state.pop(SEEN, None)
-
-
-def explore() -> None:
-    """*Explore alone*: the page is this student's own (the sentence box, the stepper) until they follow again."""
-    st.session_state[FOLLOWING] = False
+def student_link(code: str) -> str:
+    """The students' light page of a lesson: its code and language, never a key."""
+    lang = st.session_state.get("_lang")
+    return f"{links.base_url()}/class/{code}" + (f"?{urlencode({'lang': lang})}" if lang else "")
 
 
 def leave() -> None:
-    for key in (LESSON, TEACHER, FOLLOWING, SHOWN, SEEN, HANDOFF):
+    for key in (LESSON, TEACHER, SHOWN, SEEN, HANDOFF):
         st.session_state.pop(key, None)
     links.write(lesson=None, teach=None)
 
@@ -151,10 +150,6 @@ def teaching() -> bool:
     return bool(st.session_state.get(LESSON) and st.session_state.get(TEACHER))
 
 
-def following() -> bool:
-    return bool(st.session_state.get(LESSON) and st.session_state.get(FOLLOWING))
-
-
 def _take_handoff(code: str | None, token: str) -> None:
     """A teacher's own other device opened the *Teach from another device* link: the token works once,
     and it leaves the address bar at once (a projector shows the address bar)."""
@@ -171,10 +166,9 @@ def _take_handoff(code: str | None, token: str) -> None:
 
 
 def follow() -> Lesson | None:
-    """Before the sidebar: a link's `?lesson=` joins (as the teacher, when this browser is one), and a page
-    in a lesson takes the lesson's view from the store when it changed since this page last saw it: a
-    student's page always, a teacher's page when another page (another tab, the teacher's phone) or a
-    restart left it behind, and then it says so. Returns the lesson, while this page follows or leads it."""
+    """Before the sidebar: a link's `?lesson=` joins (as the teacher, when this browser is one), and a
+    teacher's page takes the lesson's view from the store when another page (another tab, the teacher's
+    phone) or a restart left it behind, and then it says so. Returns the lesson, while this page leads it."""
     state = st.session_state
     if not state.get(FRAMED):  # a first run that began at the page: the sidebar reruns it through app.py,
         return None  # which reads the link first
@@ -196,10 +190,10 @@ def follow() -> Lesson | None:
         return None
     if lesson.ended:  # (a teacher's page that ended it said so already; another of its pages says it here)
         state[NOTICE] = t("lesson.ended" if not teaching() else "lesson.ended_elsewhere", code=lesson.code)
-        leave()  # the page is this student's own again, where it stands
+        leave()  # the page is this student's own, where it stands
         return None
-    if not (teaching() or following()):
-        return None  # exploring alone
+    if not teaching():
+        return None  # a student exploring alone
     _take_in(lesson)
     return lesson
 
@@ -212,13 +206,10 @@ def _take_in(lesson: Lesson) -> None:
     state[SEEN] = lesson.version
     if not lesson.sentence:
         return
-    if teaching():
-        if not behind or state.get(SHOWN) == lesson.view():
-            return
-        said = t(
-            "lesson.resumed" if SHOWN not in state else "lesson.moved", code=lesson.code, step=lesson.step
-        )
-        state.setdefault(NOTICE, said)  # "this device now teaches" says more
+    if not behind or state.get(SHOWN) == lesson.view():
+        return
+    said = t("lesson.resumed" if SHOWN not in state else "lesson.moved", code=lesson.code, step=lesson.step)
+    state.setdefault(NOTICE, said)  # "this device now teaches" says more
     state["_sentence"] = state["sentence"] = lesson.sentence
     state["_checkpoint"] = lesson.checkpoint
     state["st_guess"], state["st_guess_unit"] = lesson.guess_first, lesson.unit
@@ -228,11 +219,9 @@ def _take_in(lesson: Lesson) -> None:
 
 
 def lesson_step(session: TranslationSession, settings: Settings) -> tuple[int, dict[int, int]] | None:
-    """The step (and the forced tokens on the way) the stepper goes to: the lesson's, when this page just
-    took it in (a student's page on every run) and the session is on the lesson's sentence and model."""
-    taken = st.session_state.get(TAKE_STEP)
-    if not following():
-        st.session_state.pop(TAKE_STEP, None)
+    """The step (and the forced tokens on the way) the stepper goes to: the lesson's, when this teacher's
+    page just took it in and the session is on the lesson's sentence and model."""
+    taken = st.session_state.pop(TAKE_STEP, None)
     if taken is None or taken[:2] != (session.source, settings.folder.name):
         return None
     return taken[2], taken[3]
@@ -245,32 +234,6 @@ def notices() -> None:
         st.error(st.session_state.pop(PROBLEM))
     if NOTICE in st.session_state:
         st.info(st.session_state.pop(NOTICE), icon="🧑\u200d🏫")
-
-
-def followed_sentence(lesson: Lesson | None) -> str:
-    """A following student's top of the page, instead of the sentence box: the lesson, its sentence, and
-    *Explore alone* (typing one's own sentence means leaving the lesson, in one click)."""
-    code = st.session_state.get(LESSON)
-    text = (
-        lesson.sentence if lesson is not None and lesson.sentence else st.session_state.get("_sentence", "")
-    )
-    with st.container(border=True):
-        st.markdown(t("lesson.student", code=code))
-        st.markdown(f"**{markdown_text(text)}**" if text else "…")
-        with row():
-            st.button(
-                t("lesson.explore"), key="lesson_explore", on_click=explore, help=t("lesson.explore_help")
-            )
-            st.button(t("lesson.leave"), key="lesson_leave", on_click=leave)
-    links.write(s=text or None)
-    st.html(PHONE_CSS)
-    return text
-
-
-# A phone: the charts' toolbar sits over their titles; a following student has no use for it
-PHONE_CSS = """<style>
-@media (max-width: 640px) { [data-testid="stMain"] .modebar-container { display: none !important; } }
-</style>"""
 
 
 def lesson_panel(settings: Settings) -> None:
@@ -291,15 +254,14 @@ def lesson_panel(settings: Settings) -> None:
             return
         st.markdown(t("lesson.exploring", code=code))
         with row():
-            st.button(t("lesson.rejoin"), key="lesson_rejoin", on_click=rejoin, type="primary")
+            st.link_button(t("lesson.rejoin"), student_link(code), type="primary", help=t("hall.rejoin_help"))
             st.button(t("lesson.leave"), key="lesson_leave", on_click=leave)
 
 
 def _teacher_panel(code: str) -> None:
     """The code to read aloud, the students' link and its QR code side by side (one projector screen),
     then the teacher's buttons. The link carries the lesson's code and language only: never a key."""
-    view = links.View(lesson=code, lang=st.session_state.get("_lang"))
-    url = links.link(links.base_url(), "step_through", view)
+    url = student_link(code)
     text_col, qr_col = st.columns([3, 2], vertical_alignment="center")
     with text_col:
         st.markdown(t("share.lesson_code", code=code))
@@ -330,6 +292,33 @@ def _teacher_panel(code: str) -> None:
             )
 
 
+def record_panel(settings: Settings, session: TranslationSession) -> None:
+    """The lesson's record, for the teacher, during the lesson or after: a CSV (Excel-ready) and a
+    picture of the whole lesson, one row per step (its camera button saves the PNG). No student named."""
+    if not teaching() or not session.steps:
+        return
+    code, unit = st.session_state[LESSON], st.session_state.get("st_guess_unit") or "word"
+    with st.expander(t("hall.record")):
+        st.caption(t("hall.record_help"))
+        tallies = store().tallies(code, session.source, settings.folder.name)
+        table = lesson_record(session, unit, tallies)
+        st.download_button(t("hall.record_csv"), record_csv(table), key="lesson_record_csv", mime="text/csv",
+                           file_name=file_name(settings.translator.name, session.source, f"lesson-{code}", "csv"))  # fmt: skip
+        if not tallies:
+            st.caption(t("hall.record_empty"))
+        if session.attention is not None:
+            labels = {
+                **figure_labels(),
+                "guess_mark": t("hall.class_mark"),
+            }  # the class's pick, not one student's
+            figure = attention_heatmap(session.attention, session.src_tokens, session.tgt_tokens, labels=labels,
+                                       marks=most_picked(session, unit, tallies), title=t("hall.record_title"))  # fmt: skip
+            chart(figure, "lesson_record", name=png_name(settings, session.source, f"lesson-{code}"))
+        names = {c: t("hall.col." + c) for c in ("step", "wrote", "guesses", "picked", "top")}
+        names |= {"picked_share": t("hall.col.picked_share"), "top_share": t("hall.col.top_share")}
+        st.dataframe(table.rename(columns=names), hide_index=True, key="lesson_record_table")
+
+
 def publish(settings: Settings, session: TranslationSession) -> None:
     """The teacher's view (and Guess first's rules) into the store, when it changed: the class follows it."""
     if not teaching():
@@ -357,16 +346,15 @@ def publish(settings: Settings, session: TranslationSession) -> None:
 
 
 def watch() -> None:
-    """A page in a lesson (a student's, and the teacher's too: another tab or device may move it) reads
-    the lesson's version every `POLL_S` and reruns once when it changed: one row read, and no rerun at
-    all while nothing changes, whatever the student clicked or typed."""
-    if not (following() or teaching()):
+    """A teacher's page (another tab or device may move the lesson) reads the lesson's version every
+    `POLL_S` and reruns once when it changed: one row read, and no rerun while nothing changes."""
+    if not teaching():
         return
 
     @st.fragment(run_every=POLL_S)
     def look() -> None:
         code = st.session_state.get(LESSON)
-        if not code or not (following() or teaching()):
+        if not code or not teaching():
             return
         try:
             version = store().version(code)

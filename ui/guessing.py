@@ -1,6 +1,7 @@
 """*Guess first* in Step through: a student picks the source word (or piece) the decoder will look at most
-at step i, then sees α and how close the guess was; in a lesson each guess goes to the shared store, the
-answer waits for the teacher's Reveal, and the teacher's screen shows the class's guesses beside α."""
+at step i, then sees α and how close the guess was. In a lesson the class guesses on the light page
+(`classroom`), the answer waits for the teacher's Reveal, and the teacher's screen shows the class's
+guesses beside α."""
 
 from __future__ import annotations
 
@@ -10,26 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from seq2seq.lesson_values import LessonError
+from classroom import question
+from classroom.values import LessonError
 from seq2seq.session import TranslationSession
 from seq2seq.viz.alignment import attention_heatmap
 from seq2seq.viz.decoder_step import class_guesses
-from seq2seq.words import group_sums, group_words, word_text
+from seq2seq.words import group_sums
 
-from .browser import browser_id
-from .classroom import (
-    GUESSES,
-    LESSON,
-    POLL_S,
-    PROBLEM,
-    SEEN,
-    TALLY,
-    following,
-    reveal,
-    say_problem,
-    store,
-    teaching,
-)
+from .classroom import GUESSES, LESSON, PROBLEM, TALLY, TALLY_POLL_S, reveal, store, teaching
 from .figures import chart, figure_labels
 from .i18n import t
 from .models import Settings
@@ -41,30 +30,15 @@ TALLY_HEIGHT = 280  # the tally's figure, so that the question, Reveal and the t
 
 
 def guesses(session: TranslationSession, settings: Settings) -> dict[int, int]:
-    """This student's guesses for this sentence and model: {step i (1-based): source index j}; in a
-    lesson, the store's (they outlive a reload and a restart, and Clear removes them)."""
-    if following():
-        try:
-            return store().mine(st.session_state[LESSON], browser_id(), session.source, settings.folder.name)
-        except LessonError:
-            return {}
+    """This page's own guesses for this sentence and model: {step i (1-based): source index j}. (A class
+    in a lesson guesses on the light page, `classroom.routes`, into the store.)"""
     key = pick_key("g", settings.folder.name, session.source)
     return st.session_state.setdefault(GUESSES, {}).setdefault(key, {})
 
 
 def guess_controls() -> None:
-    """Guess first's switches; a following student's are the teacher's, shown, not switchable."""
+    """Guess first's switches: in a lesson, the teacher's are the class's rules."""
     state = st.session_state
-    if following():
-        if state.get("st_guess"):
-            st.caption(
-                t(
-                    "guess.by_teacher",
-                    unit=_noun(),
-                    mode=t("guess.mode." + (state.get("st_guess_mode") or "shown")),
-                )
-            )
-        return
     state.setdefault("st_guess_unit", "word")
     state.setdefault("st_guess_mode", "shown")
     with row():
@@ -86,13 +60,6 @@ def _record(session: TranslationSession, settings: Settings, step: int, key: str
         st.session_state[PROBLEM] = t("guess.pick_first")
         return
     token = unit.groups[int(picked)][0]  # a word is stored as its first piece
-    if following():
-        try:
-            store().guess(st.session_state[LESSON], browser_id(), session.source, settings.folder.name,
-                          step, int(token))  # fmt: skip
-        except LessonError as exc:
-            say_problem(exc)
-        return
     guesses(session, settings)[step] = token
 
 
@@ -118,10 +85,7 @@ class Units:
 
 
 def units(session: TranslationSession) -> Units:
-    if st.session_state.get("st_guess_unit", "word") == "piece":
-        return Units(list(session.src_tokens), [[j] for j in range(len(session.src_tokens))])
-    groups = group_words(session.src_tokens)
-    return Units([word_text(session.src_tokens, g) for g in groups], groups)
+    return Units(*question.units(session.src_tokens, st.session_state.get("st_guess_unit") or "word"))
 
 
 def _noun() -> str:
@@ -181,8 +145,8 @@ def _revealed(session: TranslationSession, settings: Settings, i: int) -> bool:
 def gate(settings: Settings, session: TranslationSession) -> bool:
     """Guess first: False (and the question) until this step has a guess; then its mark, and True.
 
-    In a lesson the teacher reveals instead of guessing while the class's guesses come in, and a following
-    student's page shows nothing of the step (no α, e, rank or chart) until the teacher has revealed it.
+    In a lesson the teacher reveals instead of guessing while the class's guesses come in (the students'
+    light page shows nothing of the step, no α, e, rank or chart, until then).
     """
     if not session.steps or not st.session_state.get("st_guess"):
         return True
@@ -199,8 +163,7 @@ def gate(settings: Settings, session: TranslationSession) -> bool:
                   type="primary", on_click=reveal, args=(session.source, settings.folder.name, i))  # fmt: skip
         return False
     mine, unit = guesses(session, settings), units(session)
-    waiting = following() and not _revealed(session, settings, i)
-    if i in mine and not waiting:
+    if i in mine:
         u = unit.of(mine[i])
         weights = unit.weights(step.weights)
         rank = rank_of(weights, u)
@@ -208,20 +171,12 @@ def gate(settings: Settings, session: TranslationSession) -> bool:
         st.success(t("guess.result", i=i, token=markdown_text(unit.labels[u]), alpha=f"{weights[u]:.2f}",
                      verdict=verdict))  # fmt: skip
         return True
-    if following() and not waiting:  # revealed before this student guessed: the answer, without a mark
-        st.info(t("guess.missed", i=i))
-        return True
     _question(session, i)
-    if i in mine:  # a following student's guess, waiting for the reveal: it can still change
-        st.info(t("guess.waiting", i=i, token=markdown_text(unit.labels[unit.of(mine[i])])))
-    # in a lesson, a new picker for each version of it: after Clear it is empty again (a pill clicked
-    # twice is off), and it starts on the guess this browser made (a reload, a restart)
-    version = (st.session_state.get(SEEN),) if following() else ()
-    key = pick_key("guess_pick", settings.folder.name, session.source, i, len(unit.labels), *version)
-    st.pills(t("guess.pick"), list(range(len(unit.labels))), key=key, default=unit.of(mine[i]) if i in mine else None,
+    key = pick_key("guess_pick", settings.folder.name, session.source, i, len(unit.labels))
+    st.pills(t("guess.pick"), list(range(len(unit.labels))), key=key,
              format_func=lambda u: f"{u + 1}·{unit.labels[u]}")  # fmt: skip
     st.button(
-        t("guess.change") if i in mine else t("guess.go"),
+        t("guess.go"),
         key=key + "_go",
         type="primary",
         on_click=_record,
@@ -256,7 +211,8 @@ def score(settings: Settings, session: TranslationSession) -> None:
 
 
 def tally(settings: Settings, session: TranslationSession) -> None:
-    """The teacher's screen: the class's guesses at the current step beside α, refreshed every `POLL_S`."""
+    """The teacher's screen: the class's guesses at the current step beside α, and how many students are
+    connected, refreshed every `TALLY_POLL_S` (two small reads; only the teacher's page runs it)."""
     if not teaching() or not session.steps:
         return
     step = session.steps[-1]
@@ -266,7 +222,7 @@ def tally(settings: Settings, session: TranslationSession) -> None:
     ident = (session.source, settings.folder.name, i)
     guessing, unit = bool(st.session_state.get("st_guess")), units(session)
 
-    @st.fragment(run_every=POLL_S)
+    @st.fragment(run_every=TALLY_POLL_S)
     def live() -> None:
         code = st.session_state.get(LESSON)
         if not code:
@@ -274,7 +230,9 @@ def tally(settings: Settings, session: TranslationSession) -> None:
         counts = store().tally(code, session.source, settings.folder.name, i)
         revealed = not guessing or _revealed(session, settings, i)
         values = unit.counts(counts)
-        st.caption(t("lesson.guesses_in", n=sum(values)))
+        with row():
+            st.caption(t("lesson.guesses_in", n=sum(values)))
+            st.caption(t("hall.connected", n=store().connected(code)))
         # built again only when a count or the reveal changed: most polls change nothing, and building a
         # Plotly figure every 1.5 s was a third of the server's CPU in a lesson of 10 (bench/notes/classroom.md)
         drawn = (

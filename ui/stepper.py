@@ -130,10 +130,9 @@ def controls(session: TranslationSession, max_len: int | None) -> None:
         show_error(t("step.did_not_work"), ValueError(st.session_state.pop(MESSAGE)))
 
 
-def current_step(settings: Settings, session: TranslationSession, full: bool = True) -> None:
+def current_step(settings: Settings, session: TranslationSession) -> None:
     """The step just taken: what it wrote, its e and α, the top-k, c_i, the equations and α so far. Its
-    figures are shared between sessions: a lesson's class is on the same step. Not `full` (a student
-    following a lesson, on a phone): what it wrote, e and α, and α so far; the projector has the rest."""
+    figures are shared between sessions: a lesson's class is on the same step."""
     labels = figure_labels()
     step = session.steps[-1]
     i = step.index
@@ -147,7 +146,7 @@ def current_step(settings: Settings, session: TranslationSession, full: bool = T
         + " "
         + markdown_text(" ".join(session.tgt_tokens))
     )
-    bars_col, topk_col = st.columns([3, 2], gap="large") if full else (st.container(), None)
+    bars_col, topk_col = st.columns([3, 2], gap="large")
     with bars_col:
         chart(
             shared_figure(
@@ -160,37 +159,31 @@ def current_step(settings: Settings, session: TranslationSession, full: bool = T
             "st_bars",
             name=png_name(settings, session.source, f"step{i + 1}-energies"),
         )
-    if topk_col is not None:
-        with topk_col:
-            chart(
-                shared_figure(
-                    topk_bar,
-                    session.pieces(step.top_ids),
-                    step.top_probs,
-                    chosen=session.pieces([step.token])[0],
-                ),
-                "st_topk_bar",
-                name=png_name(settings, session.source, f"step{i + 1}-topk"),
-            )
-            st.caption(t("step.prob", token=markdown_text(taken), p=f"{step.prob:.3f}"))
+    with topk_col:
         chart(
-            shared_figure(context_strip, step.context, title=t("step.context_title", i=i + 1)), "st_context"
+            shared_figure(
+                topk_bar,
+                session.pieces(step.top_ids),
+                step.top_probs,
+                chosen=session.pieces([step.token])[0],
+            ),
+            "st_topk_bar",
+            name=png_name(settings, session.source, f"step{i + 1}-topk"),
         )
+        st.caption(t("step.prob", token=markdown_text(taken), p=f"{step.prob:.3f}"))
+    chart(shared_figure(context_strip, step.context, title=t("step.context_title", i=i + 1)), "st_context")
     if step.weights is None:
         no_attention()
         return
-    if full:
-        st.markdown(t("step.equations"))
-        for line in lecture.step_equations(
-            step, session.src_tokens, settings.translator.attention_kind.formula
-        ):
-            st.latex(line)
-        table = lecture.top_sources(step, session.src_tokens, k=5)
-        st.dataframe(
-            table.rename(columns={"source token": t("step.col.source")}),
-            hide_index=True,
-            key="st_top_sources",
-        )
+    st.markdown(t("step.equations"))
+    for line in lecture.step_equations(step, session.src_tokens, settings.translator.attention_kind.formula):
+        st.latex(line)
+    table = lecture.top_sources(step, session.src_tokens, k=5)
+    st.dataframe(
+        table.rename(columns={"source token": t("step.col.source")}),
+        hide_index=True,
+        key="st_top_sources",
+    )
     chart(
         shared_figure(
             attention_heatmap,

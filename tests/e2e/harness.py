@@ -1,4 +1,4 @@
-"""The real-browser harness: `streamlit run app.py` on loopback, Debian Chromium through Playwright, helpers.
+"""The real-browser harness: `streamlit run serve.py` (the app and the light page) on loopback, Debian Chromium through Playwright, helpers.
 
 The server reads the two tiny checkpoints that `tests/conftest.py` trains (`checkpoints_dir`), never the
 shipped models. Chromium is the system one (`make browser-deps` installs it with apt); `playwright install`
@@ -144,7 +144,7 @@ def _wait_healthy(proc, url: str, log_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(checkpoints_dir: Path, request, tmp_path_factory) -> Iterator[Server]:
-    """`streamlit run app.py` on a free loopback port over the tiny checkpoints, with a lesson store of its
+    """`streamlit run serve.py` on a free loopback port over the tiny checkpoints, with a lesson store of its
     own (it outlives a `restart`); killed (whole group) after."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = local_app.free_port()

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import secrets
 
-from .links import LESSON_CODE, MAX_STEP, clean_text
-from .notices import MAX_INPUT_CHARS
+from seq2seq.links import LESSON_CODE, MAX_STEP, clean_text
+from seq2seq.notices import MAX_INPUT_CHARS
 
 MAX_NAME = 200  # a checkpoint's folder name
 STUDENT_ID = 32  # hex characters of a browser's random id
+BROWSER_COOKIE = "s2s_browser"  # where a browser keeps that id: the explorer and the light page share it
+COOKIE_DAYS = 365
 MAX_TOKEN_ID = 1_000_000  # above any vocabulary; the student's model refuses an id it does not have
 
 

@@ -28,7 +28,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .lesson_values import (
+from seq2seq.links import LESSON_ALPHABET, MAX_STEP
+from seq2seq.neighbours import cache_dir
+from seq2seq.notices import MAX_INPUT_CHARS
+
+from .schema import ADDED_COLUMNS, SCHEMA, Transaction
+from .values import (
     MAX_TOKEN_ID,
     LessonError,
     check_code,
@@ -38,66 +43,15 @@ from .lesson_values import (
     is_browser_id,
     read_forced,
 )
-from .links import LESSON_ALPHABET, MAX_STEP
-from .neighbours import cache_dir
-from .notices import MAX_INPUT_CHARS
 
 LESSONS_FILE = "lessons.sqlite3"
 LESSONS_ENV = "SEQ2SEQ_LESSONS"
 MAX_AGE_S = 24 * 3600  # lessons older than a day are removed
 HANDOFF_S = 600  # a "teach from another device" token works once, within ten minutes
+REQUEST_S = 3600  # a guess's nonce is kept this long: the same request sent again within it is refused
+PRESENCE_S = 20  # a process's count of connected students is current while it wrote it this recently
 UNITS = ("word", "piece")  # what the class guesses among (ui.guessing.Units)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS lessons (
-    code TEXT PRIMARY KEY,
-    teacher TEXT NOT NULL,
-    created REAL NOT NULL,
-    sentence TEXT NOT NULL DEFAULT '',
-    checkpoint TEXT NOT NULL DEFAULT '',
-    step INTEGER NOT NULL DEFAULT 0,
-    beam INTEGER NOT NULL DEFAULT 1,
-    source_tokens INTEGER NOT NULL DEFAULT 0,
-    steps INTEGER NOT NULL DEFAULT 0,
-    forced TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS guesses (
-    code TEXT NOT NULL REFERENCES lessons(code) ON DELETE CASCADE,
-    sentence TEXT NOT NULL,
-    checkpoint TEXT NOT NULL,
-    step INTEGER NOT NULL,
-    student TEXT NOT NULL,
-    token INTEGER NOT NULL,
-    created REAL NOT NULL,
-    PRIMARY KEY (code, sentence, checkpoint, step, student)
-);
-CREATE TABLE IF NOT EXISTS teachers (
-    code TEXT NOT NULL REFERENCES lessons(code) ON DELETE CASCADE,
-    key_hash TEXT NOT NULL,
-    PRIMARY KEY (code, key_hash)
-);
-CREATE TABLE IF NOT EXISTS reveals (
-    code TEXT NOT NULL REFERENCES lessons(code) ON DELETE CASCADE,
-    sentence TEXT NOT NULL,
-    checkpoint TEXT NOT NULL,
-    step INTEGER NOT NULL,
-    PRIMARY KEY (code, sentence, checkpoint, step)
-);
-CREATE TABLE IF NOT EXISTS handoffs (
-    token_hash TEXT PRIMARY KEY,
-    code TEXT NOT NULL REFERENCES lessons(code) ON DELETE CASCADE,
-    expires REAL NOT NULL
-);
-"""
-# Columns added since the first stores were written: (name, declaration) for ALTER TABLE
-ADDED_COLUMNS = (
-    ("forced", "TEXT NOT NULL DEFAULT ''"),
-    ("guess_first", "INTEGER NOT NULL DEFAULT 0"),
-    ("unit", "TEXT NOT NULL DEFAULT 'word'"),
-    ("hidden", "INTEGER NOT NULL DEFAULT 0"),
-    ("version", "INTEGER NOT NULL DEFAULT 0"),
-    ("ended", "INTEGER NOT NULL DEFAULT 0"),
-)
 VIEW = "sentence, checkpoint, step, beam, source_tokens, steps, forced, guess_first, unit, hidden"
 
 
@@ -119,6 +73,7 @@ class Lesson:
     version: int = 0  # one more for every change the teacher makes: a page that saw it has nothing to do
     ended: bool = False
     revealed: frozenset[int] = frozenset()  # the steps of this sentence and model the teacher revealed
+    cleared: int = 0  # how many times the teacher cleared the guesses: a page's guesses before that are gone  # the steps of this sentence and model the teacher revealed
 
     def view(self) -> tuple:
         """What a page shows of the lesson: sentence, model, step, forced path, Guess first's rules."""
@@ -156,15 +111,19 @@ class LessonStore:
             if name not in columns:  # names from the constant above, never from input
                 self._conn().execute(f"ALTER TABLE lessons ADD COLUMN {name} {declaration}")
 
-    def _db(self) -> _Transaction:
+    def _db(self) -> Transaction:
         """`with self._db() as db:` one transaction on this thread's connection."""
-        return _Transaction(self._conn())
+        return Transaction(self._conn())
 
     def _conn(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # autocommit; BEGIN when needed
             db.execute("PRAGMA journal_mode=WAL")
+            # in WAL mode NORMAL never corrupts the file and loses nothing when the server stops or
+            # crashes (only a power cut can take the last commits); FULL's fsync per guess made a class
+            # guessing at once wait on the disk
+            db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA busy_timeout=30000")
             self._local.db = db
@@ -269,6 +228,7 @@ class LessonStore:
         with self._db() as db:
             db.execute("DELETE FROM guesses WHERE code = ?", (code,))
             db.execute("DELETE FROM reveals WHERE code = ?", (code,))
+            db.execute("UPDATE lessons SET cleared = cleared + 1 WHERE code = ?", (code,))
             return self._bump(db, code)
 
     def end(self, code: str, teacher: str) -> int:
@@ -316,8 +276,9 @@ class LessonStore:
                 (r[0],)
                 for r in db.execute("SELECT code FROM lessons WHERE created < ?", (now - self.max_age_s,))
             ]
-            for table in ("guesses", "teachers", "reveals", "handoffs", "lessons"):  # names, never input
+            for table in ("guesses", "teachers", "reveals", "handoffs", "presence", "lessons"):  # never input
                 db.executemany(f"DELETE FROM {table} WHERE code = ?", old)
+            db.execute("DELETE FROM requests WHERE created < ?", (now - REQUEST_S,))
         return len(old)
 
     @staticmethod
@@ -335,7 +296,7 @@ class LessonStore:
         row = (
             self._conn()
             .execute(
-                f"SELECT code, created, {VIEW}, version, ended FROM lessons WHERE code = ? AND created >= ?",
+                f"SELECT code, created, {VIEW}, version, ended, cleared FROM lessons WHERE code = ? AND created >= ?",
                 (code, now - self.max_age_s),
             )
             .fetchone()
@@ -345,7 +306,7 @@ class LessonStore:
                 "no_lesson", f"there is no lesson {code} (it may have ended: lessons last a day)"
             )
         (code, created, sentence, checkpoint, step, beam, source_tokens, steps, forced, guess_first, unit,
-         hidden, version, ended) = row  # fmt: skip
+         hidden, version, ended, cleared) = row  # fmt: skip
         revealed = self._conn().execute(
             "SELECT step FROM reveals WHERE code = ? AND sentence = ? AND checkpoint = ?",
             (code, sentence, checkpoint),
@@ -353,7 +314,7 @@ class LessonStore:
         return Lesson(
             code, created, sentence, checkpoint, step, beam, source_tokens, steps, read_forced(forced),
             guess_first=bool(guess_first), unit=unit if unit in UNITS else "word", hidden=bool(hidden),
-            version=version, ended=bool(ended), revealed=frozenset(r[0] for r in revealed),
+            version=version, ended=bool(ended), revealed=frozenset(r[0] for r in revealed), cleared=cleared,
         )  # fmt: skip
 
     def version(self, code: str) -> int | None:
@@ -374,8 +335,18 @@ class LessonStore:
         )
         return row is not None
 
-    def guess(self, code: str, student: str, sentence: str, checkpoint: str, step: int, token: int) -> None:
-        """One student's guess for one step of the lesson's sentence; a second guess replaces the first."""
+    def guess(
+        self,
+        code: str,
+        student: str,
+        sentence: str,
+        checkpoint: str,
+        step: int,
+        token: int,
+        nonce: str | None = None,
+    ) -> None:
+        """One student's guess for one step of the lesson's sentence; a second guess replaces the first.
+        With a `nonce` (the students' page sends one per request), the same request sent again is refused."""
         lesson = self.get(code)
         if not is_browser_id(student):
             raise LessonError("bad_student", "a student id is 32 hexadecimal characters")  # fmt: skip
@@ -388,6 +359,12 @@ class LessonStore:
         if step in lesson.revealed:
             raise LessonError("revealed", f"step {step} is revealed: its guesses are closed")
         with self._db() as db:
+            if nonce is not None:
+                try:
+                    db.execute("INSERT INTO requests (student, nonce, created) VALUES (?, ?, ?)",
+                               (student, str(nonce), time.time()))  # fmt: skip
+                except sqlite3.IntegrityError:
+                    raise LessonError("replayed", "this request was sent before") from None
             db.execute(
                 "INSERT INTO guesses (code, sentence, checkpoint, step, student, token, created) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code, sentence, checkpoint, step, student) "
@@ -427,16 +404,40 @@ class LessonStore:
         )
         return Counter(dict(rows))
 
+    def tallies(self, code: str, sentence: str, checkpoint: str) -> dict[int, Counter]:
+        """Every step's tally for this sentence and model: {step: {token index: count}} (the lesson's record)."""
+        rows = self._conn().execute(
+            "SELECT step, token, COUNT(*) FROM guesses WHERE code = ? AND sentence = ? AND checkpoint = ? "
+            "GROUP BY step, token",
+            (check_code(code), str(sentence), str(checkpoint)),
+        )
+        steps: dict[int, Counter] = {}
+        for step, token, count in rows:
+            steps.setdefault(step, Counter())[token] = count
+        return steps
 
-class _Transaction:
-    """`with store._db() as db:` runs its statements in one transaction (BEGIN IMMEDIATE ... COMMIT)."""
+    # ------------------------------------------------------------------ who is here
+    def present(self, process: str, code: str, students: int, now: float | None = None) -> None:
+        """How many students' streams one server process holds open for a lesson (written by its
+        broadcaster when the number changes, and every few seconds while it holds any)."""
+        now = time.time() if now is None else now
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO presence (process, code, students, seen) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (process, code) DO UPDATE SET students = excluded.students, seen = excluded.seen",
+                (str(process), check_code(code), int(students), now),
+            )
 
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, kind, value, traceback) -> None:
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+    def connected(self, code: str, now: float | None = None) -> int:
+        """Students connected to a lesson now, over every process that serves it (a process that stopped
+        writing is not counted)."""
+        now = time.time() if now is None else now
+        row = (
+            self._conn()
+            .execute(
+                "SELECT COALESCE(SUM(students), 0) FROM presence WHERE code = ? AND seen >= ?",
+                (check_code(code), now - PRESENCE_S),
+            )  # fmt: skip
+            .fetchone()
+        )
+        return int(row[0])
