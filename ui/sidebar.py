@@ -16,6 +16,7 @@ from seq2seq import families
 from seq2seq.checkpoint import list_checkpoints
 from seq2seq.decoding import APP_SEARCH, app_search
 from seq2seq.jsonfiles import read_json
+from seq2seq.lecture import lecture_sentences
 from seq2seq.translator import Translator
 
 from . import links
@@ -98,8 +99,6 @@ def remember_sentence(new: str, link: dict | None = None) -> None:
     """Switch the session to direction `new`. Each direction keeps its own sentence: switching to
     Korean→English brings back the last Korean sentence (or the lecture's first), not the English one in
     the box. A link that names its sentence (`link`: what the box held before it) leaves the box as it is."""
-    from .widgets import default_sentence  # widgets draws with the sidebar's helpers: import at call time
-
     state = st.session_state
     old = direction()
     if new == old:
@@ -111,7 +110,7 @@ def remember_sentence(new: str, link: dict | None = None) -> None:
         return
     if "_sentence" in state:
         state[f"_sentence@{old}"] = state["_sentence"]
-    state["_sentence"] = state.get(f"_sentence@{new}", default_sentence(new))
+    state["_sentence"] = state.get(f"_sentence@{new}", lecture_sentences(new)[0])
     if "sentence" in state:
         state["sentence"] = state["_sentence"]
 

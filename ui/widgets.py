@@ -8,7 +8,7 @@ import hashlib
 import streamlit as st
 
 from seq2seq.evaluate import buckets_table
-from seq2seq.lecture import LECTURE_SENTENCES, LECTURE_SENTENCES_KO
+from seq2seq.lecture import LECTURE_SENTENCES, LECTURE_SENTENCES_KO, lecture_sentences
 from seq2seq.notices import MAX_INPUT_CHARS
 
 from . import links
@@ -49,7 +49,7 @@ def examples(direction: str | None = None) -> dict[str, list[str]]:
 
 
 def default_sentence(direction: str) -> str:
-    return examples(direction)["everyday"][0]
+    return lecture_sentences(direction)[0]  # the lecture's first: How are you? / 잘 지내?
 
 
 def _use_example() -> None:
