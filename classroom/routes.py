@@ -169,12 +169,19 @@ class Classroom:
             return refuse(exc.code, str(exc))
         return JSONResponse({"code": lesson.code, "ended": lesson.ended, "version": lesson.version})
 
-    async def events(self, request: Request) -> Response:
+    def _admit(self, request: Request) -> tuple[str, Response | None]:
+        """The browser's id, or the refusal for a request without one or over the rate limit."""
         student = request.cookies.get(BROWSER_COOKIE)
         if not is_browser_id(student):
-            return refuse("no_browser", "open the lesson's page first: it gives this browser its id")
+            return "", refuse("no_browser", "open the lesson's page first: it gives this browser its id")
         if not self.rate.allow(student):
-            return refuse("too_many", "too many requests from this browser: wait a second")
+            return student, refuse("too_many", "too many requests from this browser: wait a second")
+        return student, None
+
+    async def events(self, request: Request) -> Response:
+        student, refused = self._admit(request)
+        if refused is not None:
+            return refused
         try:
             code = check_code(request.path_params["code"])
             lesson = self.store.get(code)
@@ -193,11 +200,9 @@ class Classroom:
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
     async def guess(self, request: Request) -> Response:
-        student = request.cookies.get(BROWSER_COOKIE)
-        if not is_browser_id(student):
-            return refuse("no_browser", "open the lesson's page first: it gives this browser its id")
-        if not self.rate.allow(student):
-            return refuse("too_many", "too many requests from this browser: wait a second")
+        student, refused = self._admit(request)
+        if refused is not None:
+            return refused
         origin = request.headers.get("origin")
         if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host"):
             return refuse("bad_origin", "a guess comes from the lesson's own page")

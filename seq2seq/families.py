@@ -13,13 +13,14 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .config import DIRECTIONS  # English→Korean first: the lecture's own direction
+
 FAMILIES = ("general", "software")  # the app's order: the class types everyday sentences first
 DEFAULTS = (  # the app's default, then its fallbacks; a direction's own come first (`default_name`)
     "enko-general-additive",
     "enko-software-additive",
     "koen-general-additive",
 )
-DIRECTIONS = ("enko", "koen")  # English→Korean first: the lecture's own direction
 LANGUAGES = {"enko": ("en", "ko"), "koen": ("ko", "en")}  # (source, target)
 
 

@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from .config import DIRECTIONS
 from .notices import MAX_INPUT_CHARS
 
 LANGUAGES = ("en", "ko")
-DIRECTIONS = ("enko", "koen")  # English→Korean, Korean→English (seq2seq.families)
 LEVELS = ("subword", "word")
 MAX_BEAM = 10
 MAX_STEP = 400  # the longest output the sidebar allows

@@ -14,6 +14,8 @@ import sys
 
 import streamlit as st
 
+from seq2seq.config import DIRECTIONS
+
 from . import strings_en, strings_ko
 
 CATALOGUES = {"en": strings_en.STRINGS, "ko": strings_ko.STRINGS}
@@ -26,7 +28,7 @@ DIRECTION_STATE = "_dir"  # enko | koen: which way this session's models transla
 def direction() -> str:
     """'enko' or 'koen': the session's direction ('enko' until the sidebar or a `dir=` link says)."""
     chosen = st.session_state.get(DIRECTION_STATE, "enko")
-    return chosen if chosen in ("enko", "koen") else "enko"
+    return chosen if chosen in DIRECTIONS else "enko"
 
 
 def language() -> str:

@@ -36,10 +36,12 @@ def back_translation(settings: Settings, output: str) -> None:
 def back_texts(settings: Settings, outputs: list[str]) -> list[str | None]:
     """Each output translated back (None where it cannot be), cached like every translation."""
     reverse = settings.reverse()
+    if reverse is None:
+        return [None] * len(outputs)
     texts: list[str | None] = []
     for output in outputs:
         try:
-            texts.append(settings.translate(output, translator=reverse).text if reverse else None)
+            texts.append(settings.translate(output, translator=reverse).text)
         except ERRORS:
             texts.append(None)
     return texts
