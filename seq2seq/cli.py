@@ -92,7 +92,7 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
     from .evaluate import attention_agreement
 
     report = attention_agreement(
-        args.checkpoint, {"grad_x_input": None, "integrated_gradients": args.ig_per_domain}
+        args.checkpoint, {"grad_x_input": args.gxi_per_domain, "integrated_gradients": args.ig_per_domain}
     )
     for row in report["rows"]:
         print(f"{row['method']:>21}  {row['group']:<22} n={row['sentences']:5d}  top match {row['top_match']:.3f}  "
@@ -263,6 +263,10 @@ def _shipping_commands(sub) -> None:
     ag.add_argument(
         "--ig-per-domain", type=int, default=60, help="sentences per domain for integrated gradients"
     )
+    ag.add_argument(
+        "--gxi-per-domain", type=int, default=None,
+        help="sentences per domain for gradient x input (default: all; each costs a backward pass per output piece)",
+    )  # fmt: skip
     ag.set_defaults(func=_cmd_agreement)
 
     ca = sub.add_parser(
