@@ -14,15 +14,18 @@ from seq2seq.evaluate import read_eval
 ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
 SOFTWARE = ("enko-software-additive", "enko-software-fixed")
 GENERAL = ("enko-general-additive", "enko-general-fixed")
-SHIPPED = GENERAL + SOFTWARE
+KOEN = ("koen-general-additive", "koen-general-fixed")  # issue 36: the general corpus, Korean first
+SHIPPED = GENERAL + SOFTWARE + KOEN
 SENTENCE = {
-    "general": "Where is the train station?",
-    "software": "Click the Save button to save the document.",
+    "enko-general": "Where is the train station?",
+    "enko-software": "Click the Save button to save the document.",
+    "koen-general": "기차역이 어디예요?",
 }
 HANGUL = re.compile("[\uac00-\ud7a3]")
+LATIN = re.compile("[A-Za-z]")
 
 
-def test_all_four_shipped_checkpoints_are_valid():
+def test_all_shipped_checkpoints_are_valid():
     valid, skipped = list_checkpoints(ROOT)
     assert {p.name for p in valid} >= set(SHIPPED), skipped
 
@@ -46,14 +49,51 @@ def test_shipped_checkpoint_is_small_and_documented(name):
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_shipped_checkpoint_translates_into_korean_on_cpu(name):
+def test_shipped_checkpoint_translates_into_its_target_language_on_cpu(name):
     translator = load_translator(ROOT / name, device="cpu")
-    result = translator.translate(SENTENCE[name.split("-")[1]], beam_size=3)
-    assert HANGUL.search(result.text), result.text
+    result = translator.translate(SENTENCE[name.rsplit("-", 1)[0]], beam_size=3)
+    if name in KOEN:
+        assert translator.direction == "koen" and LATIN.search(result.text) and not HANGUL.search(result.text)
+    else:
+        assert translator.direction == "enko" and HANGUL.search(result.text), result.text
     assert (result.attention is None) == name.endswith("-fixed")
 
 
-@pytest.mark.parametrize("family", [GENERAL, SOFTWARE], ids=["general", "software"])
+@pytest.mark.parametrize("name", KOEN)
+def test_the_korean_to_english_pair_ships_its_timeline_and_the_lecture_s_ten_in_korean(name):
+    """Issue 36: each twin's card lists the lecture's ten Korean sentences with what it makes of them."""
+    import json
+
+    from seq2seq.lecture import LECTURE_SENTENCES_KO
+
+    card = (ROOT / name / "card.md").read_text(encoding="utf-8")
+    assert "Korean → English" in card.splitlines()[0]
+    for sentence in LECTURE_SENTENCES_KO:
+        (row,) = [line for line in card.splitlines() if line.startswith(f"| {sentence} |")]
+        assert LATIN.search(row.split("|")[2]), row  # its English output beside it
+    timeline = json.loads((ROOT / name / "timeline.json").read_text(encoding="utf-8"))
+    assert len(timeline["snapshots"]) >= 20 and timeline["snapshots"][0]["step"] == 0
+    assert (ROOT / name / "familiarity.json").is_file()
+
+
+def test_the_app_goes_both_ways_on_the_shipped_models_and_says_the_korean_back_in_english(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(ROOT))
+    at = AppTest.from_file(str(ROOT.parent / "app.py"), default_timeout=90)
+    at.session_state["_sentence"] = "Where is the train station?"
+    at.switch_page("pages/translate.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.sidebar.selectbox("checkpoint").value == "enko-general-additive"
+    captions = " ".join(c.value for c in at.caption)
+    assert "Back to English" in captions and "koen-general-additive" in captions
+    at.radio(key="dir_switch").set_value("koen").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.sidebar.selectbox("checkpoint").value == "koen-general-additive"
+
+
+@pytest.mark.parametrize("family", [GENERAL, SOFTWARE, KOEN], ids=["general", "software", "koen-general"])
 def test_attention_beats_the_fixed_context_on_long_sentences(family):
     """The lecture's point 4, as measured on the held-out split and shipped with the models."""
     long_scores = {}
