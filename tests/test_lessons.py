@@ -256,3 +256,43 @@ def test_an_older_store_gains_the_columns_it_lacks(tmp_path, columns):
     store.reveal(code, teacher, SENTENCE, MODEL, 1)
     lesson = store.get(code)
     assert lesson.revealed == {1} and not lesson.ended and lesson.version == 2
+
+
+def test_a_store_that_sqlite_finds_locked_at_once_is_opened_when_the_lock_goes(tmp_path, monkeypatch):
+    """Two servers opening one new store: where waiting could deadlock, SQLite answers "database is locked"
+    at once, without its busy timeout (it stopped a server from starting in CI). The store tries again."""
+    import sqlite3
+    import threading
+
+    import classroom.store as store
+
+    path = tmp_path / "lessons.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE other (x)")
+    holder.execute("BEGIN EXCLUSIVE")  # nobody else may read or write, let alone turn WAL on
+    connect = sqlite3.connect
+    monkeypatch.setattr(store.sqlite3, "connect", lambda *a, **k: connect(*a, **{**k, "timeout": 0}))
+    threading.Timer(0.5, holder.rollback).start()
+    lessons = store.LessonStore(path)  # no busy wait: it fails at once, then retries until the lock goes
+    code, _ = lessons.open()
+    assert lessons.version(code) is not None
+    assert connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_retrying_a_locked_store_gives_up_on_other_errors_at_once():
+    import sqlite3
+
+    from classroom.store import _retry_locked
+
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise sqlite3.OperationalError("database is locked")
+        return "done"
+
+    assert _retry_locked(flaky) == "done" and len(calls) == 3
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        _retry_locked(lambda: (calls.append(1), sqlite3.connect(":memory:").execute("SELECT * FROM t")))
+    assert len(calls) == 4  # tried once
