@@ -4,6 +4,9 @@ the store does with it (`store`)."""
 from __future__ import annotations
 
 import sqlite3
+import time
+
+WAIT_S = 30  # how long a connection waits for another's lock (SQLite's busy timeout) or retries at startup
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS lessons (
@@ -69,6 +72,35 @@ ADDED_COLUMNS = (
     ("ended", "INTEGER NOT NULL DEFAULT 0"),
     ("cleared", "INTEGER NOT NULL DEFAULT 0"),
 )
+
+
+def retry_locked(call, *args):
+    """`call(*args)`, tried again while the store is locked, for up to WAIT_S. Where waiting could deadlock,
+    SQLite answers "database is locked" at once instead of waiting: two servers opening one new store both
+    need it alone to turn WAL on, and one of them would fail to start (CI saw it with `test_two_processes`)."""
+    give_up, pause = time.monotonic() + WAIT_S, 0.01
+    while True:
+        try:
+            return call(*args)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+            time.sleep(pause)
+            pause = min(2 * pause, 0.25)
+
+
+def create_tables(db: sqlite3.Connection) -> None:
+    """The tables that are missing, and the columns that a store of an older version lacks (names from
+    ADDED_COLUMNS, never from input). Another server may be doing the same at the same moment."""
+    retry_locked(db.executescript, SCHEMA)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(lessons)")}
+    for name, declaration in ADDED_COLUMNS:
+        if name not in columns:
+            try:
+                retry_locked(db.execute, f"ALTER TABLE lessons ADD COLUMN {name} {declaration}")
+            except sqlite3.OperationalError as exc:  # the other one added it first
+                if "duplicate column" not in str(exc):
+                    raise
 
 
 class Transaction:

@@ -32,7 +32,7 @@ from seq2seq.links import LESSON_ALPHABET, MAX_STEP
 from seq2seq.neighbours import cache_dir
 from seq2seq.notices import MAX_INPUT_CHARS
 
-from .schema import ADDED_COLUMNS, SCHEMA, Transaction
+from .schema import WAIT_S, Transaction, create_tables, retry_locked
 from .values import (
     MAX_TOKEN_ID,
     LessonError,
@@ -48,7 +48,6 @@ LESSONS_FILE = "lessons.sqlite3"
 LESSONS_ENV = "SEQ2SEQ_LESSONS"
 MAX_AGE_S = 24 * 3600  # lessons older than a day are removed
 HANDOFF_S = 600  # a "teach from another device" token works once, within ten minutes
-WAIT_S = 30  # how long a connection waits for another's lock (SQLite's busy timeout) or retries at startup
 REQUEST_S = 3600  # a guess's nonce is kept this long: the same request sent again within it is refused
 PRESENCE_S = 20  # a process's count of connected students is current while it wrote it this recently
 UNITS = ("word", "piece")  # what the class guesses among (ui.guessing.Units)
@@ -98,21 +97,6 @@ def _hash(key: str) -> str:
     return hashlib.sha256(str(key).encode("utf-8", "replace")).hexdigest()
 
 
-def _retry_locked(call, *args):
-    """`call(*args)`, tried again while the store is locked, for up to WAIT_S. Where waiting could deadlock, SQLite
-    answers "database is locked" at once instead of waiting: two servers opening one new store both need it
-    alone to turn WAL on, and one of them would fail to start (CI saw it with `test_two_processes`)."""
-    give_up, pause = time.monotonic() + WAIT_S, 0.01
-    while True:
-        try:
-            return call(*args)
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > give_up:
-                raise
-            time.sleep(pause)
-            pause = min(2 * pause, 0.25)
-
-
 class LessonStore:
     """The store; safe to share between threads (one connection per thread, WAL for concurrent readers)."""
 
@@ -121,17 +105,7 @@ class LessonStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_age_s = max_age_s
         self._local = threading.local()
-        _retry_locked(self._conn().executescript, SCHEMA)
-        columns = {row[1] for row in self._conn().execute("PRAGMA table_info(lessons)")}
-        for name, declaration in ADDED_COLUMNS:  # a store written by an older version of the app
-            if name not in columns:  # names from the constant above, never from input
-                try:
-                    _retry_locked(
-                        self._conn().execute, f"ALTER TABLE lessons ADD COLUMN {name} {declaration}"
-                    )
-                except sqlite3.OperationalError as exc:  # another process added it first
-                    if "duplicate column" not in str(exc):
-                        raise
+        create_tables(self._conn())
 
     def _db(self) -> Transaction:
         """`with self._db() as db:` one transaction on this thread's connection."""
@@ -143,7 +117,7 @@ class LessonStore:
             db = sqlite3.connect(
                 self.path, timeout=WAIT_S, isolation_level=None
             )  # autocommit; BEGIN when needed
-            _retry_locked(db.execute, "PRAGMA journal_mode=WAL")
+            retry_locked(db.execute, "PRAGMA journal_mode=WAL")
             # in WAL mode NORMAL never corrupts the file and loses nothing when the server stops or
             # crashes (only a power cut can take the last commits); FULL's fsync per guess made a class
             # guessing at once wait on the disk

@@ -282,7 +282,7 @@ def test_a_store_that_sqlite_finds_locked_at_once_is_opened_when_the_lock_goes(t
 def test_retrying_a_locked_store_gives_up_on_other_errors_at_once():
     import sqlite3
 
-    from classroom.store import _retry_locked
+    from classroom.schema import retry_locked
 
     calls = []
 
@@ -292,7 +292,7 @@ def test_retrying_a_locked_store_gives_up_on_other_errors_at_once():
             raise sqlite3.OperationalError("database is locked")
         return "done"
 
-    assert _retry_locked(flaky) == "done" and len(calls) == 3
+    assert retry_locked(flaky) == "done" and len(calls) == 3
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
-        _retry_locked(lambda: (calls.append(1), sqlite3.connect(":memory:").execute("SELECT * FROM t")))
+        retry_locked(lambda: (calls.append(1), sqlite3.connect(":memory:").execute("SELECT * FROM t")))
     assert len(calls) == 4  # tried once
