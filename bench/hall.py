@@ -99,6 +99,7 @@ async def teacher_opens(context, url: str):
     main = page.locator('[data-testid="stMain"]')
     await page.goto(f"{url}/step_through?s={SENTENCE.replace(' ', '+')}", wait_until="domcontentloaded")
     await main.get_by_text(re.compile("Lesson: the whole class")).click(timeout=TIMEOUT_S * 1000)
+    await settled(page)  # a click during a rerun (the back-translation still running) can be lost
     await main.get_by_role("button", name="Open a lesson").click()
     line = main.get_by_text(re.compile(r"^Lesson code: [A-Z2-9]{4}$"))
     await line.wait_for(timeout=TIMEOUT_S * 1000)
