@@ -114,9 +114,8 @@ class LessonStore:
     def _conn(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(
-                self.path, timeout=WAIT_S, isolation_level=None
-            )  # autocommit; BEGIN when needed
+            # autocommit; BEGIN when needed
+            db = sqlite3.connect(self.path, timeout=WAIT_S, isolation_level=None)
             retry_locked(db.execute, "PRAGMA journal_mode=WAL")
             # in WAL mode NORMAL never corrupts the file and loses nothing when the server stops or
             # crashes (only a power cut can take the last commits); FULL's fsync per guess made a class

@@ -25,6 +25,20 @@ HANGUL = re.compile("[\uac00-\ud7a3]")
 LATIN = re.compile("[A-Za-z]")
 
 
+def shipped_app(monkeypatch, page: str, timeout: int = 90, **state):
+    """The app on the shipped checkpoints, `page` opened with `state` in the session, run once, no exception."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(ROOT))
+    at = AppTest.from_file(str(ROOT.parent / "app.py"), default_timeout=timeout)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def test_all_shipped_checkpoints_are_valid():
     valid, skipped = list_checkpoints(ROOT)
     assert {p.name for p in valid} >= set(SHIPPED), skipped
@@ -77,14 +91,7 @@ def test_the_korean_to_english_pair_ships_its_timeline_and_the_lecture_s_ten_in_
 
 
 def test_the_app_goes_both_ways_on_the_shipped_models_and_says_the_korean_back_in_english(monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(ROOT))
-    at = AppTest.from_file(str(ROOT.parent / "app.py"), default_timeout=90)
-    at.session_state["_sentence"] = "Where is the train station?"
-    at.switch_page("pages/translate.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = shipped_app(monkeypatch, "pages/translate.py", _sentence="Where is the train station?")
     assert at.sidebar.selectbox("checkpoint").value == "enko-general-additive"
     captions = " ".join(c.value for c in at.caption)
     assert "Back to English" in captions and "koen-general-additive" in captions
@@ -146,13 +153,7 @@ def test_the_training_page_animates_the_shipped_default_model(monkeypatch):
     """The general model ships its timeline.json: the Training page's slider has every snapshot, from step 0."""
     import json
 
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(ROOT))
-    at = AppTest.from_file(str(ROOT.parent / "app.py"), default_timeout=60)
-    at.switch_page("pages/training.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = shipped_app(monkeypatch, "pages/training.py", 60)
     assert at.sidebar.selectbox("checkpoint").value == "enko-general-additive"  # the app's default
     timeline = json.loads((ROOT / "enko-general-additive" / "timeline.json").read_text(encoding="utf-8"))
     steps = [s["step"] for s in timeline["snapshots"]]
@@ -182,15 +183,8 @@ def test_the_training_page_animates_the_shipped_default_model(monkeypatch):
 def test_translate_says_which_family_knows_a_sentence_better_and_switches_in_one_click(
     monkeypatch, chosen, sentence, better
 ):
-    from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(ROOT))
-    at = AppTest.from_file(str(ROOT.parent / "app.py"), default_timeout=60)
-    at.session_state["_sentence"] = sentence
-    at.session_state["_checkpoint"] = chosen
-    at.switch_page("pages/translate.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = shipped_app(monkeypatch, "pages/translate.py", 60, _sentence=sentence, _checkpoint=chosen)
     switches = [b for b in at.button if (b.key or "").startswith("family_switch_")]
     if better is None:
         assert not switches
@@ -207,8 +201,6 @@ def test_compare_says_what_its_length_chart_shows_and_offers_the_pair_that_shows
     grows, and there it says that."""
     import json
 
-    from streamlit.testing.v1 import AppTest
-
     from seq2seq.lecture import length_gap
 
     def gap(family):
@@ -220,12 +212,7 @@ def test_compare_says_what_its_length_chart_shows_and_offers_the_pair_that_shows
 
     general, software = gap("general"), gap("software")
     assert not general.widens and general.small_on_long and software.widens and not software.small_on_long
-    monkeypatch.setenv("SEQ2SEQ_CHECKPOINTS", str(ROOT))
-    at = AppTest.from_file(str(ROOT.parent / "app.py"), default_timeout=90)
-    at.session_state["_sentence"] = "How are you?"
-    at.switch_page("pages/compare.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = shipped_app(monkeypatch, "pages/compare.py", _sentence="How are you?")
     said = " ".join(m.value for m in at.markdown)
     assert "does **not** grow with length" in said and "usually widens" not in said
     assert (

@@ -74,9 +74,8 @@ def expect_one(heading, timeout: int) -> None:
     """One such heading, visible: during a rerun Streamlit keeps the last run's elements (faded) until the
     new ones replace them, so for a moment a step's heading can stand twice (a restart's first run)."""
     expect(heading).to_have_count(1, timeout=timeout)
-    expect(
-        heading.last
-    ).to_be_visible()  # another rerun may already have started: a second copy, for a moment
+    # another rerun may already have started: a second copy, for a moment
+    expect(heading.last).to_be_visible()
 
 
 def expect_no_answer(page) -> None:
