@@ -361,13 +361,19 @@ def _familiarity_lines(data: dict | None) -> list[str]:
     report, held = data["report"], data["report"]["held_out"]
     alarms = ", ".join(f"{d} {r:.1%}" for d, r in held["false_alarms"].items())
     signals = ", ".join(f"{name} {w:+.2f}" for name, w in report["weights"].items())
+    by_source = held.get("detected_by_source", {})
+    detected = (
+        f"the unseen domains {', '.join(f'{name} {rate:.1%}' for name, rate in by_source.items())} "
+        f"({held['detected']:.1%} together)"
+        if by_source
+        else f"the unseen domain ({report.get('unseen_domain', '?')}): {held['detected']:.1%}"
+    )
     return [
         "",
         "## Far from the training data",
         "- The app warns when a logistic score of the translation's signals passes a threshold calibrated on half "
         f"of the dev split and of text from a domain the model never saw (`familiarity.json`; weights: {signals}).",
-        f"- On the held-out halves: false alarms on the dev split {alarms}; detected on the unseen domain "
-        f"({report.get('unseen_domain', '?')}): {held['detected']:.1%}.",
+        f"- On the held-out halves: false alarms on the dev split {alarms}; detected on {detected}.",
     ]
 
 

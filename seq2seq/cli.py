@@ -276,7 +276,7 @@ def _shipping_commands(sub) -> None:
     ca.add_argument("--dev", required=True, help="the dev split, e.g. data/enko-mixed/dev.tsv")
     ca.add_argument(
         "--unseen", nargs="+", required=True,
-        help="text from domains the model never saw: plain prose, or a .tsv of pairs (their English is used)",
+        help="text from domains the model never saw: plain prose, HTML pages, or a .tsv of pairs (its source side)",
     )  # fmt: skip
     ca.add_argument("--per-domain", type=int, default=400)
     ca.set_defaults(func=_cmd_calibrate)

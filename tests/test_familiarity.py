@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from seq2seq import load_translator
-from seq2seq.calibration import calibrate, sentences_of
+from seq2seq.calibration import calibrate, sentences_of, unseen_sentences
 from seq2seq.cli import main
 from seq2seq.familiarity import (
     FAMILIARITY_FILE,
@@ -67,6 +67,14 @@ def test_the_card_says_when_the_app_warns(calibrated):
         and "pharmacology.txt" in card
         and "false alarms on the dev split" in card
     )
+    from seq2seq.card import _familiarity_lines
+
+    two = {"weights": {"confidence": -1.0}, "unseen_domain": "test.tsv, faq/*.html"}
+    two["held_out"] = {"false_alarms": {"news": 0.02}, "detected": 0.31}
+    two["held_out"]["detected_by_source"] = {"test.tsv": 0.417, "faq/*.html": 0.205}
+    assert "the unseen domains test.tsv 41.7%, faq/*.html 20.5% (31.0% together)" in "".join(
+        _familiarity_lines({"report": two})
+    )
 
 
 def test_familiar_text_translates_quietly_and_unfamiliar_text_is_flagged(calibrated):
@@ -114,6 +122,54 @@ def test_the_score_separates_what_it_was_shown_and_the_sentence_splitter():
         "This licence applies to you.",
         "Each contributor grants you a licence now.",
     ]
+    korean = "패키지를 설치하려면 apt를 쓰십시오. 짧은 문장.\n다른 배포판과 무엇이 다른가요? 네."
+    assert sentences_of(korean, lang="ko") == [
+        "패키지를 설치하려면 apt를 쓰십시오.",
+        "다른 배포판과 무엇이 다른가요?",
+    ]
+
+
+def test_a_help_page_gives_its_paragraphs_sentences_without_its_code(tmp_path):
+    page = tmp_path / "faq.ko.html"
+    page.write_text(
+        "<html><head><title>데비안 FAQ</title><style>p { x: y }</style></head><body>"
+        "<h2>1.1 데비안이란 무엇인가요</h2><p>데비안은 자유 운영체제를 만드는 <b>사람들의</b> 모임입니다. "
+        "패키지는 <tt>apt install 이름</tt> 명령으로 쉽게 설치합니다.</p>"
+        "<pre>apt-get install 패키지 이름 여기 씁니다.</pre><p>그 다음 단락도 문장이 됩니다 .</p></body></html>",
+        encoding="utf-8",
+    )
+    assert unseen_sentences(page, "ko") == [
+        "데비안은 자유 운영체제를 만드는 사람들의 모임입니다.",
+        "패키지는 명령으로 쉽게 설치합니다.",
+        "그 다음 단락도 문장이 됩니다 .",
+    ]  # not the title, the short heading or the preformatted command; no sentence across two paragraphs
+
+
+def test_a_domain_too_small_to_measure_five_percent_does_not_set_the_threshold_alone():
+    rng = __import__("numpy").random.default_rng(1)
+
+    def rows(confidence: float, n: int) -> list[dict]:
+        return [
+            {"confidence": confidence + rng.normal(0, 0.3), "unseen_share": 0.1, "rare_share": 0.1,
+             "unseen_pairs": 0.4, "pieces_per_word": 2.0, "attention_spread": 0.8, "log_words": 2.0}
+            for _ in range(n)
+        ]  # fmt: skip
+
+    big = {"news": rows(-1.0, 400), "chat": rows(-1.0, 400)}
+    unfamiliar = rows(-2.0, 400)
+    alone, _ = calibrate(Counter(), PairSet(), big, unfamiliar)
+    odd = rows(-1.0, 33)
+    for row in odd[:4]:
+        row["confidence"] = -9.0  # a few strange stories: with 17 in its half, one would be the threshold
+    pooled, report = calibrate(Counter(), PairSet(), {**big, "stories": odd}, unfamiliar)
+    assert abs(pooled.threshold - alone.threshold) < 0.5
+    assert report["held_out"]["detected"] > 0.5
+    assert set(report["held_out"]["false_alarms"]) == {"news", "chat", "stories"}
+    _, by_source = calibrate(Counter(), PairSet(), big, {"help": unfamiliar, "faq": rows(-1.0, 100)})
+    found = by_source["held_out"]["detected_by_source"]
+    assert (
+        found["help"] > 0.5 > 0.2 > found["faq"]
+    )  # the faq looks like the dev text: it is reported, not hidden
 
 
 EVERYDAY = [
