@@ -39,7 +39,7 @@ TITLES = {
     "hall": "A lecture hall: the light student page, pushed (light clients and Chromium)",
     "families": "Which family knows a sentence better (the bigram check behind the family hint)",
     "search": "Search: greedy, the beam, GNMT's length and coverage penalties, no-repeat (dev split)",
-    "rerank": "The reverse model as a second opinion: noisy-channel reranking (dev split)",
+    "rerank": "The reverse model as a second opinion: noisy-channel reranking (chosen on dev)",
     "recipes": "Training recipes side by side (issue 27's proxies, dev split)",
     "speedups": "What each speed-up buys (with and without, same run)",
     "training": "Training throughput on the general corpus: batch size, bf16 autocast, torch.compile (one thread)",

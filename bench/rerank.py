@@ -2,10 +2,13 @@
 (seq2seq.reranking), chosen on dev: each list size (beam) and weight λ, the mean dev chrF over the domains,
 and what it costs a 30-word sentence. It becomes the app's default only if it gains at least
 `MIN_GAIN` mean chrF over today's default search and keeps that sentence's p95 within `MAX_SLOWDOWN`x.
+With --test, the setting chosen on dev is then scored on the test split beside today's default, and the
+lecture's ten English sentences are printed both ways (whether each is right is for a reader of Korean).
 
     python -m bench rerank [--forward checkpoints/enko-general-additive]
                            [--reverse checkpoints/koen-general-additive] [--dev data/enko-general/dev.tsv]
-                           [--sizes 5,10] [--weights 0,0.1,0.2,0.3,0.5,0.7,1] [--limit N] [--repeats 20]
+                           [--test data/enko-general/test.tsv] [--sizes 5,10]
+                           [--weights 0,0.1,0.2,0.3,0.5,0.7,1] [--limit N] [--repeats 20]
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from seq2seq import load_translator
 from seq2seq.data import read_pairs_tsv
 from seq2seq.decoding import APP_SEARCH, Search
+from seq2seq.lecture import LECTURE_SENTENCES
 from seq2seq.reranking import channel_scores
 
 from .search import score
@@ -54,7 +58,39 @@ def _timings(call, repeats: int) -> dict:
     }
 
 
-def run(forward_dir: str, reverse_dir: str, dev: str, sizes, weights, limit, repeats) -> dict:
+def _reranked(forward, reverse, sources: list[str], beam: int, weight: float) -> list[str]:
+    """The noisy channel's pick from each sentence's n-best at `beam`."""
+    found = forward.translate_batch(sources, Search.of(APP_SEARCH, beam_size=beam), batch_size=32)
+    picks = []
+    for translation in found:
+        scores = channel_scores(translation, reverse, weight)
+        picks.append(translation.nbest[max(range(len(scores)), key=lambda i: scores[i].total)].text)
+    return picks
+
+
+def _checked(forward, reverse, test: str, limit: int | None, beam: int, weight: float) -> dict:
+    """The chosen setting and today's default on the test split, and the lecture's ten both ways."""
+    pairs = _pairs(test, limit)
+    sources = [p.source for p in pairs]
+    today = [t.text for t in forward.translate_batch(sources, APP_SEARCH, batch_size=32)]
+    lecture = list(LECTURE_SENTENCES)
+    return {
+        "test": test,
+        "sentences": len(pairs),
+        "today": score(pairs, today),
+        "reranked": score(pairs, _reranked(forward, reverse, sources, beam, weight)),
+        "lecture": [
+            {"source": s, "today": t.text, "reranked": r}
+            for s, t, r in zip(
+                lecture,
+                forward.translate_batch(lecture, APP_SEARCH),
+                _reranked(forward, reverse, lecture, beam, weight),
+            )
+        ],
+    }
+
+
+def run(forward_dir: str, reverse_dir: str, dev: str, sizes, weights, limit, repeats, test=None) -> dict:
     forward, reverse = load_translator(forward_dir), load_translator(reverse_dir)
     pairs = _pairs(dev, limit)
     sources = [p.source for p in pairs]
@@ -97,6 +133,9 @@ def run(forward_dir: str, reverse_dir: str, dev: str, sizes, weights, limit, rep
         "gain": gain,
         "latency_30_words": {"today": today, "reranked": reranked, "slowdown_p95": slowdown},
         "default": gain >= MIN_GAIN and slowdown <= MAX_SLOWDOWN,
+        **(
+            {"checked": _checked(forward, reverse, test, limit, best["beam"], best["weight"])} if test else {}
+        ),
     }
 
 
@@ -127,7 +166,36 @@ def table(results: dict) -> str:
             "shows it beside the other score parts."
         ),
     ]
+    if "checked" in results:
+        lines += _checked_table(results["checked"], results["best"])
     return "\n".join(lines)
+
+
+def _checked_table(checked: dict, best: str) -> list[str]:
+    today, reranked = checked["today"], checked["reranked"]
+    domains = list(today["domains"])
+    lines = [
+        "",
+        f"**On the test split** ({checked['sentences']:,} pairs, `{checked['test']}`), {best} as chosen on dev:",
+        "",
+        "| search | mean | " + " | ".join(domains) + " |",
+        "|---" * (len(domains) + 2) + "|",
+    ]
+    for name, row in ((TODAY, today), (f"{best} (reranked)", reranked)):
+        cells = " | ".join(f"{row['domains'][d]:.1f}" for d in domains)
+        lines.append(f"| {name} | **{row['mean']:.2f}** | {cells} |")
+    lines += [
+        "",
+        f"Test gain: {reranked['mean'] - today['mean']:+.2f} mean chrF. The lecture's ten, today → reranked:",
+        "",
+        "| English | today's default | reranked |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {row['source']} | {row['today']} | {row['reranked']}{'' if row['reranked'] != row['today'] else ' (same)'} |"
+        for row in checked["lecture"]
+    ]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -137,6 +205,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--forward", default="checkpoints/enko-general-additive")
     parser.add_argument("--reverse", default="checkpoints/koen-general-additive")
     parser.add_argument("--dev", default="data/enko-general/dev.tsv")
+    parser.add_argument("--test", default=None, help="score the setting chosen on dev on this split too")
     parser.add_argument("--sizes", default="5,10")
     parser.add_argument("--weights", default="0,0.1,0.2,0.3,0.5,0.7,1")
     parser.add_argument("--limit", type=int, default=None)
@@ -144,6 +213,6 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     weights = [float(w) for w in args.weights.split(",")]
-    results = run(args.forward, args.reverse, args.dev, sizes, weights, args.limit, args.repeats)
+    results = run(args.forward, args.reverse, args.dev, sizes, weights, args.limit, args.repeats, args.test)
     print(table(results))
     return results

@@ -15,6 +15,8 @@ import pytest
 import sentencepiece as spm
 
 from bench import app, latency, peer_setup, report, speedups
+from seq2seq.data import read_pairs_tsv
+from seq2seq.lecture import LECTURE_SENTENCES
 
 
 def test_joey_config_has_our_shape(tmp_path):
@@ -176,10 +178,18 @@ def test_rerank_smoke_run_chooses_on_dev_and_says_whether_it_becomes_the_default
 
     results = rerank.main(
         ["--forward", str(tiny_checkpoint), "--reverse", str(tiny_koen_checkpoint), "--dev",
-         str(toy_corpus / "dev.tsv"), "--sizes", "2,3", "--weights", "0,1", "--repeats", "2"]
+         str(toy_corpus / "dev.tsv"), "--test", str(toy_corpus / "test.tsv"), "--sizes", "2,3", "--weights", "0,1",
+         "--repeats", "2"]
     )  # fmt: skip
     assert {"today's default (beam 5)", "beam 2, λ 0", "beam 3, λ 1"} <= set(results["rows"])
     assert results["gain"] == round(
         results["rows"][results["best"]]["mean"] - results["rows"]["today's default (beam 5)"]["mean"], 2
     )
     assert isinstance(results["default"], bool) and "reranked by" in rerank.table(results)
+    checked = results["checked"]  # the dev choice, scored once on test beside today's default
+    assert checked["sentences"] == len(read_pairs_tsv(toy_corpus / "test.tsv"))
+    assert set(checked["today"]["domains"]) == set(checked["reranked"]["domains"])
+    assert [row["source"] for row in checked["lecture"]] == list(LECTURE_SENTENCES)
+    assert "On the test split" in rerank.table(results) and "Be sure to lock the door" in rerank.table(
+        results
+    )
