@@ -74,7 +74,7 @@ if channel is not None:  # the other direction's model on every hypothesis: its 
         }),
         hide_index=True, key="bs_channel",
     )  # fmt: skip
-    best = max(range(len(channel)), key=lambda i: channel[i].total)
+    best = reverse.preferred(channel)
     weight = f"{reverse.CHANNEL_WEIGHT:g}"
     if best == 0:
         st.caption(t("beam.channel_agrees", weight=weight))

@@ -49,6 +49,8 @@ candidate = candidates[pick]
 st.subheader(t("translate.translation") if pick == 0 else t("translate.hypothesis", n=pick + 1))
 widgets.big_text(candidate.text, "1.8rem")
 reverse.back_translation(settings, candidate.text)
+if pick == 0:
+    reverse.channel_hint(settings, result)
 with widgets.row():  # metrics at their own width, wrapping on a narrow screen instead of cutting labels
     widgets.metric(
         t("translate.metric.time"), f"{result.elapsed_ms:.0f} ms", help=t("translate.metric.time_help")

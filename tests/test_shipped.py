@@ -100,6 +100,29 @@ def test_the_app_goes_both_ways_on_the_shipped_models_and_says_the_korean_back_i
     assert at.sidebar.selectbox("checkpoint").value == "koen-general-additive"
 
 
+def test_translate_names_the_hypothesis_the_reverse_model_prefers_when_it_is_not_the_first(monkeypatch):
+    """Issue 36's own example: the app's search says 아내 (wife) for "phone"; the second opinion points at
+    the hypothesis the noisy channel ranks first, whichever that is for the shipped pair."""
+    from seq2seq.decoding import APP_SEARCH
+    from seq2seq.reranking import channel_scores
+    from ui.reverse import CHANNEL_WEIGHT, preferred
+    from ui.text import markdown_text
+
+    sentence = "I lost my phone yesterday."
+    result = load_translator(ROOT / GENERAL[0], device="cpu").translate(sentence, APP_SEARCH)
+    best = preferred(channel_scores(result, load_translator(ROOT / KOEN[0], device="cpu"), CHANNEL_WEIGHT))
+    at = shipped_app(monkeypatch, "pages/translate.py", _sentence=sentence)
+    hints = [box.value for box in at.info if "Second opinion" in box.value]
+    if best == 0:
+        assert hints == []
+    else:
+        (hint,) = hints
+        assert hint.startswith("Second opinion") and f"hypothesis {best + 1} " in hint
+        assert hint.endswith(": " + markdown_text(result.nbest[best].text))  # as text, not as markdown
+    at.radio(key="dir_switch").set_value("koen").run()  # measured English→Korean only: none the other way
+    assert not [box.value for box in at.info if "Second opinion" in box.value]
+
+
 @pytest.mark.parametrize("family", [GENERAL, SOFTWARE, KOEN], ids=["general", "software", "koen-general"])
 def test_attention_beats_the_fixed_context_on_long_sentences(family):
     """The lecture's point 4, as measured on the held-out split and shipped with the models."""

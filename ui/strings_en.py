@@ -645,6 +645,7 @@ DIRECTION_STRINGS = {
     "home.domain_general@koen": "**{model}** learned from everyday and general Korean ({domains}), no software help: it translates short everyday sentences best, and warns next to a translation of a sentence far from what it learned.",
     "back.none": "No Korean → English model is installed, so the Korean cannot be translated back here.",
     "back.failed": "The back-translation failed",
+    "back.channel_hint": "Second opinion: the Korean → English model, reading each hypothesis back, prefers hypothesis {n} (choose it above to see its attention and what it says back): {text}",
     "back.lang.en": "English",
     "back.lang.ko": "Korean",
     "beam.reverse_score": "reverse log p(x|y)/|x|",

@@ -627,6 +627,7 @@ DIRECTION_STRINGS = {
     "home.domain_general@koen": "**{model}** 모델은 일상·일반 한국어({domains})로 배웠고 소프트웨어 도움말은 배우지 않았습니다. 짧은 일상 문장을 가장 잘 번역하며, 배운 것과 먼 문장에는 번역 옆에 경고를 보여 줍니다.",
     "back.none": "한국어 → 영어 모델이 설치되어 있지 않아 여기서는 한국어를 되돌려 번역할 수 없습니다.",
     "back.failed": "되돌린 번역에 실패했습니다",
+    "back.channel_hint": "두 번째 의견: 한국어 → 영어 모델이 각 가설을 거꾸로 읽어 보면 {n}번 가설을 더 낫게 봅니다(위에서 고르면 그 어텐션과 되돌린 번역을 볼 수 있습니다): {text}",
     "back.lang.en": "영어",
     "back.lang.ko": "한국어",
     "beam.reverse_score": "역방향 log p(x|y)/|x|",
