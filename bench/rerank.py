@@ -21,7 +21,7 @@ from seq2seq import load_translator
 from seq2seq.data import read_pairs_tsv
 from seq2seq.decoding import APP_SEARCH, Search
 from seq2seq.lecture import LECTURE_SENTENCES
-from seq2seq.reranking import channel_scores
+from seq2seq.reranking import channel_scores, preferred
 
 from .search import score
 
@@ -63,8 +63,7 @@ def _reranked(forward, reverse, sources: list[str], beam: int, weight: float) ->
     found = forward.translate_batch(sources, Search.of(APP_SEARCH, beam_size=beam), batch_size=32)
     picks = []
     for translation in found:
-        scores = channel_scores(translation, reverse, weight)
-        picks.append(translation.nbest[max(range(len(scores)), key=lambda i: scores[i].total)].text)
+        picks.append(translation.nbest[preferred(channel_scores(translation, reverse, weight))].text)
     return picks
 
 

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from seq2seq.decoding import APP_SEARCH, Search
+from seq2seq.reranking import preferred
 from seq2seq.viz.alignment import attention_heatmap
 from seq2seq.viz.beam import beam_tree, path_to
 from ui import figures, notices, reverse, sidebar, widgets
@@ -74,7 +75,7 @@ if channel is not None:  # the other direction's model on every hypothesis: its 
         }),
         hide_index=True, key="bs_channel",
     )  # fmt: skip
-    best = reverse.preferred(channel)
+    best = preferred(channel)
     weight = f"{reverse.CHANNEL_WEIGHT:g}"
     if best == 0:
         st.caption(t("beam.channel_agrees", weight=weight))

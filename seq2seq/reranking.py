@@ -66,6 +66,11 @@ def channel_scores(translation, reverse, weight: float) -> list[ChannelScore]:
     return [ChannelScore(forward_logprob(c), r, weight) for c, r in zip(translation.nbest, backward)]
 
 
+def preferred(scores: list[ChannelScore]) -> int:
+    """The n-best index the noisy-channel score ranks first (the search's order breaks ties)."""
+    return max(range(len(scores)), key=lambda i: (scores[i].total, -i))
+
+
 def rerank(translation, reverse, weight: float) -> list[int]:
     """The n-best's indices from best to worst by the noisy-channel score (ties keep the search's order)."""
     scores = channel_scores(translation, reverse, weight)

@@ -104,8 +104,8 @@ def test_translate_names_the_hypothesis_the_reverse_model_prefers_when_it_is_not
     """Issue 36's own example: the app's search says 아내 (wife) for "phone"; the second opinion points at
     the hypothesis the noisy channel ranks first, whichever that is for the shipped pair."""
     from seq2seq.decoding import APP_SEARCH
-    from seq2seq.reranking import channel_scores
-    from ui.reverse import CHANNEL_WEIGHT, preferred
+    from seq2seq.reranking import channel_scores, preferred
+    from ui.reverse import CHANNEL_WEIGHT
     from ui.text import markdown_text
 
     sentence = "I lost my phone yesterday."

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from seq2seq.reranking import ChannelScore, channel_scores
+from seq2seq.reranking import ChannelScore, channel_scores, preferred
 from seq2seq.translator import Translation
 
 from .i18n import t
@@ -60,11 +60,6 @@ def second_opinion(settings: Settings, result: Translation) -> list[ChannelScore
     except (*ERRORS, RuntimeError) as exc:
         show_error(t("back.failed"), exc)
         return None
-
-
-def preferred(scores: list[ChannelScore]) -> int:
-    """The n-best index the noisy-channel score ranks first (the search's order breaks ties)."""
-    return max(range(len(scores)), key=lambda i: (scores[i].total, -i))
 
 
 def channel_hint(settings: Settings, result: Translation) -> None:
